@@ -1,0 +1,1 @@
+"""Developer tooling: starting the local stack for `make run`, tests and bench."""

@@ -1,0 +1,1 @@
+"""My ScanSource domain: plain Python, no Rasa imports."""

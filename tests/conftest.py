@@ -1,0 +1,47 @@
+"""Shared fixtures: the project on sys.path, the running stack, strict skips."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+
+# CI sets CI=true: there, a skipped test (a missing service, a missing model)
+# is a failure, because CI has everything a test needs.
+STRICT_SKIPS = os.environ.get("CI", "").lower() in {"1", "true", "yes"} or bool(
+    os.environ.get("STRICT_SKIPS")
+)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if STRICT_SKIPS and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, and skips are failures under CI: {report.longrepr}"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The Rasa server and action server on free ports, with a fresh tracker."""
+    from devtools.stack import DEFAULT_MODEL, Stack, free_port
+
+    if not DEFAULT_MODEL.exists():
+        pytest.skip("no trained model at models/assistant.tar.gz: run `make train`")
+    workdir = tmp_path_factory.mktemp("stack")
+    running = Stack(
+        rasa_port=free_port(),
+        action_port=free_port(),
+        tracker_db=workdir / "tracker.db",
+        log_dir=workdir / "log",
+    )
+    with running:
+        yield running

@@ -1,0 +1,107 @@
+"""The custom actions, run as the action server runs them."""
+
+import asyncio
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.fallback import ActionAskAffirmation, ActionOutOfScope, suggestions
+from actions.labels import INTENT_LABELS
+from actions.session import ActionSessionStart
+
+
+def tracker(text="", intent="out_of_scope", ranking=None, previous_intents=()):
+    events = [
+        {"event": "user", "text": "x", "parse_data": {"intent": {"name": name}}}
+        for name in previous_intents
+    ]
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 1.0},
+        "intent_ranking": ranking or [],
+    }
+    events.append({"event": "user", "text": text, "parse_data": latest})
+    return Tracker("user-1", {}, latest, events, False, None, {}, "action_listen")
+
+
+def run(action, tr):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tr, {}))
+    return dispatcher.messages, events
+
+
+def test_affirmation_offers_the_two_plausible_intents_and_none_of_these():
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "faq_add_user", "confidence": 0.38},
+        {"name": "faq_edit_user", "confidence": 0.35},
+        {"name": "faq_profile_types", "confidence": 0.2},
+    ]
+    messages, _ = run(ActionAskAffirmation(), tracker("mexer em usuario", "nlu_fallback", ranking))
+    assert messages[0]["response"] == "utter_ask_affirmation"
+    assert messages[0]["buttons"] == [
+        {"title": "Adicionar usuário", "payload": "/faq_add_user"},
+        {"title": "Editar usuário", "payload": "/faq_edit_user"},
+        {"title": "Nenhuma dessas", "payload": "/out_of_scope"},
+    ]
+
+
+def test_affirmation_never_suggests_chitchat_or_implausible_intents():
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "greet", "confidence": 0.3},
+        {"name": "out_of_scope", "confidence": 0.25},
+        {"name": "faq_quotes", "confidence": 0.05},
+    ]
+    assert suggestions(ranking) == []
+    messages, _ = run(ActionAskAffirmation(), tracker("hmm", "nlu_fallback", ranking))
+    assert len(messages) == 1
+    assert messages[0]["response"] == "utter_ask_rephrase"
+    assert messages[0]["buttons"] == []
+
+
+@pytest.mark.parametrize(
+    "text, response",
+    [
+        ("", "utter_input_empty"),
+        ("   ", "utter_input_empty"),
+        ("x" * 10_000, "utter_input_too_long"),
+        ("🤔🤔", "utter_input_no_words"),
+        ("where is my order please", "utter_input_foreign"),
+        ("qual a previsão do tempo?", "utter_out_of_scope"),
+    ],
+)
+def test_out_of_scope_says_why(text, response):
+    messages, events = run(ActionOutOfScope(), tracker(text))
+    assert [m["response"] for m in messages] == [response]
+    assert events == []
+
+
+def test_second_failure_in_a_row_offers_a_ticket():
+    tr = tracker("e o jogo ontem?", previous_intents=["greet", "nlu_fallback"])
+    messages, _ = run(ActionOutOfScope(), tr)
+    assert [m["response"] for m in messages] == ["utter_default"]
+
+
+def test_a_failure_after_an_understood_turn_is_the_first_failure():
+    tr = tracker("e o jogo ontem?", previous_intents=["out_of_scope", "faq_quotes"])
+    messages, _ = run(ActionOutOfScope(), tr)
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"]
+
+
+def test_session_start_fills_every_link_slot(monkeypatch):
+    monkeypatch.setenv("LINK_CHAMADO", "https://example.test/chamado")
+    _, events = run(ActionSessionStart(), tracker("oi", "greet"))
+    assert events[0]["event"] == "session_started"
+    assert (events[-1]["event"], events[-1]["name"]) == ("action", "action_listen")
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots["link_chamado"] == "https://example.test/chamado"
+    assert slots["link_pos_venda"] == "https://scansource.com.br/pos-venda"
+    assert all(value.startswith("https://") for value in slots.values())
+
+
+def test_every_label_is_short_enough_for_a_whatsapp_button():
+    # WhatsApp reply buttons take at most 20 characters.
+    too_long = {k: v for k, v in INTENT_LABELS.items() if len(v) > 20}
+    assert not too_long

@@ -1,0 +1,46 @@
+import pytest
+
+from nlu_components.input_checks import MAX_MESSAGE_CHARS, InputProblem, find_problem
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        (None, InputProblem.EMPTY),
+        ("", InputProblem.EMPTY),
+        ("   \n\t ", InputProblem.EMPTY),
+        ("a" * (MAX_MESSAGE_CHARS + 1), InputProblem.TOO_LONG),
+        ("boleto " * 2000, InputProblem.TOO_LONG),
+        ("😀😀😀", InputProblem.NO_WORDS),
+        ("?!?! ...", InputProblem.NO_WORDS),
+        ("where is my order please", InputProblem.FOREIGN),
+        ("I forgot my password, can you help me?", InputProblem.FOREIGN),
+        ("hola, necesito la factura de mi pedido", InputProblem.FOREIGN),
+        ("¿dónde está mi pedido? gracias", InputProblem.FOREIGN),
+    ],
+)
+def test_problems_found(text, problem):
+    assert find_problem(text) is problem
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "esqueci minha senha",
+        "oi",
+        "nf",
+        "2a via do boleto pf",
+        "quero o invoice do pedido 123",
+        "meu login não funciona no portal",
+        "como faço para ter acesso à plataforma?",
+        "preciso de ajuda com o download das notas",
+        "to com problema no boleto",
+        "<script>alert('oi')</script> esqueci a senha",
+        "'; DROP TABLE pedidos; --",
+        "a" * MAX_MESSAGE_CHARS,
+        "ok",
+        "12345",
+    ],
+)
+def test_portuguese_and_odd_but_readable_text_passes(text):
+    assert find_problem(text) is None
