@@ -50,7 +50,7 @@ test-unit: setup $(MODEL)
 	$(WITH_ENV) $(PY) -m pytest -q tests
 
 test-conversations: setup $(MODEL)
-	$(WITH_ENV) $(RASA) test core --model $(MODEL) --stories tests/conversations \
+	$(WITH_ENV) $(RASA) test core --model $(MODEL) --stories tests \
 		--fail-on-prediction-errors --out results/conversations
 
 test-nlu: setup $(MODEL)

@@ -20,6 +20,7 @@ PROBLEM_RESPONSES = {
     InputProblem.EMPTY: "utter_input_empty",
     InputProblem.TOO_LONG: "utter_input_too_long",
     InputProblem.NO_WORDS: "utter_input_no_words",
+    InputProblem.MARKUP: "utter_input_markup",
     InputProblem.FOREIGN: "utter_input_foreign",
 }
 

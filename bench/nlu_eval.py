@@ -65,6 +65,20 @@ def top_non_fallback(parse: dict) -> str:
     return parse["intent"]["name"]
 
 
+def refallback(parse: dict, threshold: float, ambiguity: float) -> str:
+    """The final intent had FallbackClassifier used other thresholds."""
+    if parse["intent"]["name"] == OOS and parse["intent"].get("confidence") == 1.0:
+        return OOS  # forced by InputGuard, independent of the threshold
+    ranking = [r for r in parse.get("intent_ranking") or [] if r["name"] != FALLBACK]
+    if not ranking:
+        return parse["intent"]["name"]
+    top = ranking[0]
+    second = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
+    if top["confidence"] < threshold or top["confidence"] - second < ambiguity:
+        return FALLBACK
+    return top["name"]
+
+
 def scores(gold: list[str], predicted: list[str]) -> tuple[float, float]:
     from sklearn.metrics import accuracy_score, f1_score
 
@@ -81,6 +95,10 @@ def main() -> int:
     parser.add_argument("--min-f1", type=float)
     parser.add_argument("--min-oos-recall", type=float)
     parser.add_argument("--json", help="also write the figures and errors here")
+    parser.add_argument(
+        "--sweep", action="store_true",
+        help="also print the figures for other FallbackClassifier thresholds",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     from rasa.utils.log_utils import configure_structlog
@@ -115,6 +133,15 @@ def main() -> int:
     print(f"wrong confident answers:      {len(wrong)}/{len(in_scope)}")
     for (g, p), n in confusions.most_common(12):
         print(f"  {n} x {g} -> {p}")
+
+    if args.sweep:
+        print("threshold sweep (ambiguity 0.08): threshold -> F1, OOS recall, wrong answers")
+        for threshold in (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7):
+            swept = [refallback(p, threshold, 0.08) for p in parses]
+            _, sf1 = scores(gold, swept)
+            s_oos = sum(swept[i] in (OOS, FALLBACK) for i in oos) / max(1, len(oos))
+            s_wrong = sum(swept[i] not in (gold[i], FALLBACK) for i in in_scope)
+            print(f"  {threshold:.2f} -> {sf1:.3f}  {s_oos:.3f}  {s_wrong}")
 
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -49,7 +49,7 @@ class Stack:
     tracker_db: Path = ROOT / "var" / "tracker.db"
     log_dir: Path = ROOT / "var" / "log"
     model: Path = DEFAULT_MODEL
-    auth_token: str = field(default_factory=lambda: os.environ.get("RASA_AUTH_TOKEN", "dev-token"))
+    auth_token: str = field(default_factory=lambda: os.environ.get("RASA_AUTH_TOKEN", "dev-only-rasa-token"))
     extra_env: dict[str, str] = field(default_factory=dict)
     startup_timeout: float = 120.0
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -115,6 +115,14 @@ class Stack:
         self.start_rasa()
         self.wait_ready()
         return self
+
+    def restart_rasa(self) -> float:
+        """Stops the Rasa server and starts it again; returns the seconds it took."""
+        process = self.processes.pop("rasa")
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        self.start_rasa()
+        return self.wait_ready()
 
     def wait_ready(self) -> float:
         """Blocks until both servers answer; returns the seconds it took."""

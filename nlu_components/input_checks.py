@@ -21,9 +21,11 @@ class InputProblem(str, Enum):
     EMPTY = "empty"
     TOO_LONG = "too_long"
     NO_WORDS = "no_words"
+    MARKUP = "markup"
     FOREIGN = "foreign"
 
 
+_MARKUP = re.compile(r"</?[a-zA-Z][\w-]*(?:\s[^<>]*)?/?>")
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
 # Words that are common in English or Spanish and rare in Portuguese chat.
@@ -91,6 +93,8 @@ def find_problem(text: str | None) -> InputProblem | None:
         return InputProblem.TOO_LONG
     if not any(ch.isalnum() for ch in text):
         return InputProblem.NO_WORDS
+    if _MARKUP.search(text):
+        return InputProblem.MARKUP
     if looks_foreign(text):
         return InputProblem.FOREIGN
     return None

@@ -1,8 +1,10 @@
 """The custom actions, run as the action server runs them."""
 
 import asyncio
+from pathlib import Path
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -69,6 +71,7 @@ def test_affirmation_never_suggests_chitchat_or_implausible_intents():
         ("x" * 10_000, "utter_input_too_long"),
         ("🤔🤔", "utter_input_no_words"),
         ("where is my order please", "utter_input_foreign"),
+        ("<script>alert(1)</script>", "utter_input_markup"),
         ("qual a previsão do tempo?", "utter_out_of_scope"),
     ],
 )
@@ -90,15 +93,30 @@ def test_a_failure_after_an_understood_turn_is_the_first_failure():
     assert [m["response"] for m in messages] == ["utter_out_of_scope"]
 
 
-def test_session_start_fills_every_link_slot(monkeypatch):
+DOMAIN = yaml.safe_load((Path(__file__).parent.parent / "domain.yml").read_text())
+
+
+def run_with_domain(action, tr, domain):
+    dispatcher = CollectingDispatcher()
+    return asyncio.run(action.run(dispatcher, tr, domain))
+
+
+def test_session_start_applies_configured_links_only(monkeypatch):
+    for name in DOMAIN["slots"]:
+        monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.setenv("LINK_CHAMADO", "https://example.test/chamado")
-    _, events = run(ActionSessionStart(), tracker("oi", "greet"))
+    monkeypatch.setenv("LINK_COTACAO", "javascript:alert(1)")  # not a web link: ignored
+    events = run_with_domain(ActionSessionStart(), tracker("oi", "greet"), DOMAIN)
     assert events[0]["event"] == "session_started"
     assert (events[-1]["event"], events[-1]["name"]) == ("action", "action_listen")
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
-    assert slots["link_chamado"] == "https://example.test/chamado"
-    assert slots["link_pos_venda"] == "https://scansource.com.br/pos-venda"
-    assert all(value.startswith("https://") for value in slots.values())
+    assert slots == {"link_chamado": "https://example.test/chamado"}
+
+
+def test_every_link_slot_has_a_web_default():
+    links = {k: v for k, v in DOMAIN["slots"].items() if k.startswith("link_")}
+    assert len(links) == 7
+    assert all(v["initial_value"].startswith("https://") for v in links.values())
 
 
 def test_every_label_is_short_enough_for_a_whatsapp_button():

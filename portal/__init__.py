@@ -1,1 +1,0 @@
-"""My ScanSource domain: plain Python, no Rasa imports."""

@@ -1,0 +1,164 @@
+"""The assistant over its real channels: Rasa server + action server running.
+
+Uses the ``stack`` fixture (free ports, its own tracker database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import yaml
+from pathlib import Path
+
+DOMAIN = yaml.safe_load((Path(__file__).parent.parent / "domain.yml").read_text())
+
+
+def response_text(name: str) -> str:
+    text = DOMAIN["responses"][name][0]["text"]
+    for slot, config in DOMAIN["slots"].items():
+        text = text.replace("{" + slot + "}", str(config.get("initial_value")))
+    return text
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+# Questions in a user's own words (not in training or held-out data).
+FAQ_QUESTIONS = {
+    "faq_what_is_platform": "pra que serve a my scansource afinal?",
+    "faq_who_can_access": "quem tem direito de usar a plataforma?",
+    "faq_not_a_reseller": "eu nao sou revenda, sou integrador avulso, posso entrar?",
+    "faq_what_can_i_do": "o que da pra fazer dentro da plataforma?",
+    "faq_quotes": "vcs fazem cotacao de produto por la?",
+    "faq_commissions": "consigo acompanhar minhas comissoes no my scansource?",
+    "faq_end_customer": "o meu cliente final consegue acessar tambem?",
+    "faq_coming_soon": "vai ter multi cnpj algum dia?",
+    "faq_registration": "o que preciso pra me cadastrar?",
+    "faq_reseller_portal_login": "ja tenho login do portal do revendedor, preciso de outro?",
+    "faq_cannot_login": "nao consigo fazer login de jeito nenhum",
+    "faq_forgot_password": "esqueci minha senha",
+    "faq_forgot_registration_data": "nao lembro com qual cpf eu me cadastrei",
+    "faq_profile_types": "quais sao os perfis de usuario?",
+    "faq_add_user": "como incluo um novo usuario pra minha equipe?",
+    "faq_edit_user": "preciso alterar o perfil de um usuario existente",
+    "faq_download_problem": "nao consigo baixar os boletos",
+    "faq_documents_missing": "as notas fiscais nao aparecem pra mim",
+    "faq_other_subject": "minha duvida e sobre garantia de produto, nao da plataforma",
+}
+
+
+@pytest.mark.parametrize("intent", sorted(FAQ_QUESTIONS))
+def test_each_faq_is_answered_with_the_faq_text_and_real_links(stack, intent):
+    replies = stack.say(new_sender(), FAQ_QUESTIONS[intent])
+    assert [r["text"] for r in replies] == [response_text(f"utter_{intent}")]
+    assert "None" not in replies[0]["text"] and "{" not in replies[0]["text"]
+
+
+def test_links_configured_in_the_environment_reach_the_answers(stack):
+    # The stack's action server runs with the test environment; the default
+    # link stays when no LINK_* is set for it.
+    replies = stack.say(new_sender(), "esqueci minha senha")
+    assert "https://" in replies[0]["text"]
+
+
+BAD_INPUTS = {
+    "empty": ("", "Não recebi nenhum texto"),
+    "whitespace": ("   \n  ", "Não recebi nenhum texto"),
+    "huge": ("preciso de ajuda com o boleto " * 350, "longa demais"),
+    "emojis": ("🤔🤔🤔", "símbolos ou emojis"),
+    "english": ("where is my order please", "apenas em português"),
+    "spanish": ("hola, necesito la factura de mi pedido", "apenas em português"),
+    "html": ("<script>alert('x')</script>", "código ou HTML"),
+    "sql": ("'; DROP TABLE pedidos; --", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_gets_a_polite_answer_and_the_next_message_works(stack, case):
+    text, expected = BAD_INPUTS[case]
+    sender = new_sender()
+    replies = stack.say(sender, text)
+    assert replies, "the assistant must always answer"
+    joined = " ".join(r.get("text", "") for r in replies)
+    if expected:
+        assert expected in joined
+    assert "DROP TABLE" not in joined and "<script>" not in joined
+    after = stack.say(sender, "esqueci minha senha")
+    assert [r["text"] for r in after] == [response_text("utter_faq_forgot_password")]
+
+
+def test_unknown_text_asks_to_rephrase_then_offers_a_ticket(stack):
+    sender = new_sender()
+    first = stack.say(sender, "xablau ornitorrinco quantico")
+    texts = " ".join(r.get("text", "") for r in first)
+    assert "Pode escrever de outro jeito" in texts or "Você quis dizer" in texts
+    second = stack.say(sender, "flurbo zig zag plim")
+    assert second[0]["text"] == response_text("utter_default")
+    assert [b["title"] for b in second[0]["buttons"]] == ["Abrir um chamado", "Falar com uma pessoa"]
+
+
+def test_choosing_a_suggested_button_answers_that_question(stack):
+    sender = new_sender()
+    stack.say(sender, "xablau ornitorrinco quantico")
+    replies = stack.say(sender, "/faq_forgot_password")
+    assert [r["text"] for r in replies] == [response_text("utter_faq_forgot_password")]
+
+
+def test_rephrasing_after_a_fallback_answers_the_new_message(stack):
+    sender = new_sender()
+    stack.say(sender, "xablau ornitorrinco quantico")
+    replies = stack.say(sender, "como adiciono um usuario novo?")
+    assert [r["text"] for r in replies] == [response_text("utter_faq_add_user")]
+
+
+def test_two_out_of_scope_questions_in_a_row_offer_a_ticket(stack):
+    sender = new_sender()
+    first = stack.say(sender, "qual a previsao do tempo pra amanha em sao paulo?")
+    assert first[0]["text"] == response_text("utter_out_of_scope")
+    second = stack.say(sender, "me conta uma piada de papagaio")
+    assert second[0]["text"] == response_text("utter_default")
+
+
+def test_requests_that_need_identification_say_so_truthfully(stack):
+    for message, response in [
+        ("qual o status do meu pedido 123456?", "utter_order_status"),
+        ("quero a segunda via do boleto", "utter_boleto_copy"),
+        ("preciso falar com um atendente", "utter_talk_to_human"),
+    ]:
+        replies = stack.say(new_sender(), message)
+        assert [r["text"] for r in replies] == [response_text(response)]
+
+
+def test_socket_channel_answers(stack):
+    import socketio
+
+    async def converse() -> list[dict]:
+        client = socketio.AsyncClient()
+        received: asyncio.Queue = asyncio.Queue()
+        client.on("bot_uttered", handler=lambda data: received.put_nowait(data))
+        session: asyncio.Future = asyncio.get_running_loop().create_future()
+        client.on("session_confirm", handler=lambda data: session.done() or session.set_result(data))
+        await client.connect(stack.rasa_url, transports=["websocket"])
+        try:
+            await client.emit("session_request", {"session_id": None})
+            session_id = await asyncio.wait_for(session, 10)
+            await client.emit("user_uttered", {"message": "esqueci minha senha", "session_id": session_id})
+            return [await asyncio.wait_for(received.get(), 15)]
+        finally:
+            await client.disconnect()
+
+    replies = asyncio.run(converse())
+    assert replies[0]["text"] == response_text("utter_faq_forgot_password")
+
+
+def test_conversation_survives_a_server_restart(stack):
+    sender = new_sender()
+    stack.say(sender, "xablau ornitorrinco quantico")  # fallback loop now active
+    stack.restart_rasa()
+    # The loop state came back from the tracker store: the second failure
+    # gives up with the ticket offer instead of starting over.
+    second = stack.say(sender, "flurbo zig zag plim")
+    assert second[0]["text"] == response_text("utter_default")
