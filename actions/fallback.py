@@ -1,4 +1,14 @@
-"""What the assistant says when it did not understand."""
+"""What the assistant says when it did not understand.
+
+Two stages, whatever the kind of failure (low confidence or out of scope):
+1. first failure: say why when the message itself is the problem (empty, too
+   long, only symbols, HTML, another language); otherwise offer the one or two
+   plausible questions as buttons, or ask to rephrase;
+2. second failure in a row: offer a ticket and the post-sales channel.
+
+Rasa's stock TwoStageFallbackAction is not used: it treats an out-of-scope
+message as a denial and can take four failed turns before giving up.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +24,9 @@ from nlu_components.input_checks import InputProblem, find_problem
 # Suggest an intent only if the model gave it at least this confidence.
 MIN_SUGGESTION_CONFIDENCE = 0.12
 MAX_SUGGESTIONS = 2
-FAILED_INTENTS = {"out_of_scope", "nlu_fallback"}
+FALLBACK = "nlu_fallback"
+FAILED_INTENTS = {"out_of_scope", FALLBACK}
+NONE_OF_THESE = {"title": "Nenhuma dessas", "payload": "/out_of_scope"}
 
 PROBLEM_RESPONSES = {
     InputProblem.EMPTY: "utter_input_empty",
@@ -49,46 +61,11 @@ def consecutive_failures(tracker: Tracker) -> int:
     return count
 
 
-class ActionAskAffirmation(Action):
-    """First stage of the two-stage fallback.
-
-    When one or two intents are plausible, offer them as buttons (plus
-    "Nenhuma dessas", which Rasa reads as a denial and asks to rephrase).
-    When nothing is plausible, ask to rephrase right away.
-    """
+class ActionNotUnderstood(Action):
+    """Answers low-confidence, out-of-scope and unreadable messages."""
 
     def name(self) -> Text:
-        return "action_default_ask_affirmation"
-
-    async def run(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: Dict[Text, Any],
-    ) -> List[EventType]:
-        ranking = tracker.latest_message.get("intent_ranking") or []
-        offered = suggestions(ranking)
-        if not offered:
-            dispatcher.utter_message(response="utter_ask_rephrase")
-            return []
-        buttons = [
-            {"title": INTENT_LABELS[name], "payload": f"/{name}"} for name in offered
-        ]
-        buttons.append({"title": "Nenhuma dessas", "payload": "/out_of_scope"})
-        dispatcher.utter_message(response="utter_ask_affirmation", buttons=buttons)
-        return []
-
-
-class ActionOutOfScope(Action):
-    """Answers messages outside the assistant's scope or unreadable ones.
-
-    Says why when the message itself is the problem (empty, too long, only
-    symbols, another language); otherwise asks to rephrase. On the second
-    failure in a row, offers a ticket and the support channel instead.
-    """
-
-    def name(self) -> Text:
-        return "action_out_of_scope"
+        return "action_not_understood"
 
     async def run(
         self,
@@ -99,8 +76,20 @@ class ActionOutOfScope(Action):
         if consecutive_failures(tracker) >= 2:
             dispatcher.utter_message(response="utter_default")
             return []
-        problem = find_problem(tracker.latest_message.get("text"))
+        message = tracker.latest_message
+        problem = find_problem(message.get("text"))
+        if problem is not None:
+            dispatcher.utter_message(response=PROBLEM_RESPONSES[problem])
+            return []
+        if (message.get("intent") or {}).get("name") != FALLBACK:
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return []
+        offered = suggestions(message.get("intent_ranking") or [])
+        if not offered:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        buttons = [{"title": INTENT_LABELS[name], "payload": f"/{name}"} for name in offered]
         dispatcher.utter_message(
-            response=PROBLEM_RESPONSES.get(problem, "utter_out_of_scope")
+            response="utter_ask_affirmation", buttons=buttons + [NONE_OF_THESE]
         )
         return []

@@ -24,7 +24,7 @@ class InputGuard(GraphComponent, IntentClassifier):
     """Overrides the prediction for empty, huge, symbol-only or foreign text.
 
     Put it after FallbackClassifier. The answer for each case is chosen by
-    ``action_out_of_scope`` with the same ``find_problem`` check, so the model
+    ``action_not_understood`` with the same ``find_problem`` check, so the model
     never answers an FAQ because a 10,000-character paste happened to contain
     its keywords.
     """

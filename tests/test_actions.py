@@ -8,7 +8,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.fallback import ActionAskAffirmation, ActionOutOfScope, suggestions
+from actions.fallback import ActionNotUnderstood, suggestions
 from actions.labels import INTENT_LABELS
 from actions.session import ActionSessionStart
 
@@ -40,7 +40,7 @@ def test_affirmation_offers_the_two_plausible_intents_and_none_of_these():
         {"name": "faq_edit_user", "confidence": 0.35},
         {"name": "faq_profile_types", "confidence": 0.2},
     ]
-    messages, _ = run(ActionAskAffirmation(), tracker("mexer em usuario", "nlu_fallback", ranking))
+    messages, _ = run(ActionNotUnderstood(), tracker("mexer em usuario", "nlu_fallback", ranking))
     assert messages[0]["response"] == "utter_ask_affirmation"
     assert messages[0]["buttons"] == [
         {"title": "Adicionar usuário", "payload": "/faq_add_user"},
@@ -57,7 +57,7 @@ def test_affirmation_never_suggests_chitchat_or_implausible_intents():
         {"name": "faq_quotes", "confidence": 0.05},
     ]
     assert suggestions(ranking) == []
-    messages, _ = run(ActionAskAffirmation(), tracker("hmm", "nlu_fallback", ranking))
+    messages, _ = run(ActionNotUnderstood(), tracker("hmm", "nlu_fallback", ranking))
     assert len(messages) == 1
     assert messages[0]["response"] == "utter_ask_rephrase"
     assert messages[0]["buttons"] == []
@@ -76,20 +76,28 @@ def test_affirmation_never_suggests_chitchat_or_implausible_intents():
     ],
 )
 def test_out_of_scope_says_why(text, response):
-    messages, events = run(ActionOutOfScope(), tracker(text))
+    messages, events = run(ActionNotUnderstood(), tracker(text))
     assert [m["response"] for m in messages] == [response]
     assert events == []
 
 
 def test_second_failure_in_a_row_offers_a_ticket():
     tr = tracker("e o jogo ontem?", previous_intents=["greet", "nlu_fallback"])
-    messages, _ = run(ActionOutOfScope(), tr)
+    messages, _ = run(ActionNotUnderstood(), tr)
     assert [m["response"] for m in messages] == ["utter_default"]
+
+
+def test_a_low_confidence_turn_after_an_out_of_scope_one_is_the_second_failure():
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "faq_add_user", "confidence": 0.38}]
+    tr = tracker("hmm usuario", "nlu_fallback", ranking, previous_intents=["out_of_scope"])
+    messages, _ = run(ActionNotUnderstood(), tr)
+    assert [m["response"] for m in messages] == ["utter_default"]
+    assert messages[0]["buttons"] == []  # the response's own buttons come from the domain
 
 
 def test_a_failure_after_an_understood_turn_is_the_first_failure():
     tr = tracker("e o jogo ontem?", previous_intents=["out_of_scope", "faq_quotes"])
-    messages, _ = run(ActionOutOfScope(), tr)
+    messages, _ = run(ActionNotUnderstood(), tr)
     assert [m["response"] for m in messages] == ["utter_out_of_scope"]
 
 
