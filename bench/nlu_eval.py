@@ -41,6 +41,12 @@ FALLBACK = "nlu_fallback"
 OOS = "out_of_scope"
 
 
+def suggestions(ranking: list[dict]) -> list[str]:
+    from actions.fallback import suggestions as offered
+
+    return offered(ranking)
+
+
 def load_holdout(pattern: str) -> list[tuple[str, str]]:
     from rasa.shared.nlu.training_data.loading import load_data
 
@@ -118,10 +124,11 @@ def main() -> int:
     oos_caught = sum(final[i] in (OOS, FALLBACK) for i in oos)
     oos_recall = oos_caught / len(oos) if oos else float("nan")
     in_scope = [i for i, g in enumerate(gold) if g != OOS]
-    fallbacks = sum(final[i] == FALLBACK for i in in_scope)
-    wrong = [
-        i for i in in_scope if final[i] not in (gold[i], FALLBACK)
-    ]
+    wrong = [i for i in in_scope if final[i] not in (gold[i], FALLBACK)]
+    fell_back = [i for i in in_scope if final[i] == FALLBACK]
+    rescued = sum(
+        gold[i] in suggestions(parses[i].get("intent_ranking") or []) for i in fell_back
+    )
     confusions = Counter((gold[i], final[i]) for i in wrong + [i for i in oos if final[i] not in (OOS, FALLBACK)])
 
     print(f"held-out examples:            {len(examples)} ({len(set(gold))} intents)")
@@ -129,7 +136,8 @@ def main() -> int:
     print(f"weighted F1 (final):          {f1:.3f}")
     print(f"accuracy / F1 (top intent):   {top_acc:.3f} / {top_f1:.3f}")
     print(f"out-of-scope recall:          {oos_recall:.3f} ({oos_caught}/{len(oos)})")
-    print(f"in-scope sent to fallback:    {fallbacks}/{len(in_scope)}")
+    print(f"in-scope sent to fallback:    {len(fell_back)}/{len(in_scope)}"
+          f" (right question among the buttons offered: {rescued}/{len(fell_back)})")
     print(f"wrong confident answers:      {len(wrong)}/{len(in_scope)}")
     for (g, p), n in confusions.most_common(12):
         print(f"  {n} x {g} -> {p}")
