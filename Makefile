@@ -10,7 +10,8 @@ STAMP   := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | cks
 # Everything the model is trained from: a change retrains, nothing else does.
 TRAIN_INPUTS := config.yml domain.yml $(shell find data nlu_components -name '*.yml' -o -name '*.py' | sort)
 # Load .env (created from .env.example) and make the project importable.
-WITH_ENV := set -a && . ./.env && set +a && export PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false &&
+WITH_ENV := set -a && . ./.env && set +a && export PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false \
+	TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore::DeprecationWarning &&
 
 # Floors checked by `make test` on the held-out NLU set (targets in the README).
 MIN_F1         ?= 0.92
