@@ -35,7 +35,7 @@ setup: $(STAMP) .env
 .env:
 	cp .env.example .env
 
-$(MODEL): $(STAMP) .env $(TRAIN_INPUTS)
+$(MODEL): $(TRAIN_INPUTS) | $(STAMP) .env
 	$(WITH_ENV) $(RASA) train --fixed-model-name assistant --out models
 	touch $@
 

@@ -32,7 +32,7 @@ PROBLEM_RESPONSES = {
     InputProblem.EMPTY: "utter_input_empty",
     InputProblem.TOO_LONG: "utter_input_too_long",
     InputProblem.NO_WORDS: "utter_input_no_words",
-    InputProblem.MARKUP: "utter_input_markup",
+    InputProblem.CODE: "utter_input_code",
     InputProblem.FOREIGN: "utter_input_foreign",
 }
 
@@ -49,9 +49,11 @@ def suggestions(intent_ranking: List[Dict[Text, Any]]) -> List[Text]:
 
 
 def consecutive_failures(tracker: Tracker) -> int:
-    """How many of the latest user turns in a row were not understood."""
+    """How many of the latest user turns in a row (this session) were not understood."""
     count = 0
     for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            break
         if event.get("event") != "user":
             continue
         intent = (event.get("parse_data") or {}).get("intent", {}).get("name")

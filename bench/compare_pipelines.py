@@ -10,6 +10,7 @@ Takes a few minutes per variant on 2 cores.
 from __future__ import annotations
 
 import copy
+import os
 import re
 import subprocess
 import sys
@@ -27,8 +28,12 @@ def variant_config(base: dict, overrides: dict) -> dict:
     config = copy.deepcopy(base)
     for key, changes in overrides.items():
         name, _, index = key.partition("#")
-        matches = [c for c in config["pipeline"] if c["name"] == name]
-        matches[int(index or 0)].update(changes)
+        positions = [i for i, c in enumerate(config["pipeline"]) if c["name"] == name]
+        position = positions[int(index or 0)]
+        if "name" in changes:  # a different component in the same place
+            config["pipeline"][position] = dict(changes)
+        else:
+            config["pipeline"][position].update(changes)
     return config
 
 
@@ -46,6 +51,8 @@ def main() -> int:
                 [str(BIN / "rasa"), "train", "nlu", "-c", str(config_path), "--out", tmp,
                  "--fixed-model-name", name],
                 cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                # No training cache: every variant really trains.
+                env={**os.environ, "PYTHONPATH": str(ROOT), "RASA_MAX_CACHE_SIZE": "0"},
             )
             seconds = time.perf_counter() - started
             report = subprocess.run(

@@ -186,6 +186,18 @@ def main() -> int:
         action_port=action_port,
         tracker_db=tracker if tracker.is_absolute() else ROOT / tracker,
     )
+    print("Starting the action server and the Rasa server...", flush=True)
+    started = time.monotonic()
+    try:
+        stack.start()
+    except KeyboardInterrupt:
+        stack.stop()
+        return 130
+    except (RuntimeError, TimeoutError, FileNotFoundError) as error:
+        print(f"Could not start: {error}", file=sys.stderr)
+        stack.stop()
+        return 1
+    seconds = time.monotonic() - started
     stopping = False
 
     def on_signal(signum: int, frame: object) -> None:
@@ -194,13 +206,6 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    print("Starting the action server and the Rasa server (about 20 s)...", flush=True)
-    try:
-        seconds = stack.start().wait_ready()
-    except (RuntimeError, TimeoutError, FileNotFoundError) as error:
-        print(f"Could not start: {error}", file=sys.stderr)
-        stack.stop()
-        return 1
     print(
         f"""
 Ready in {seconds:.0f}s. Logs: {stack.log_dir}/rasa.log and actions.log

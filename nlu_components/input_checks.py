@@ -1,7 +1,7 @@
 """Checks on raw user text that decide whether NLU should even try.
 
 Pure Python, shared by the ``InputGuard`` NLU component (which forces the
-``out_of_scope`` intent) and by the action that answers it (which picks the
+``out_of_scope`` intent) and by ``action_not_understood`` (which picks the
 polite reply for the reason found here).
 """
 
@@ -21,43 +21,54 @@ class InputProblem(str, Enum):
     EMPTY = "empty"
     TOO_LONG = "too_long"
     NO_WORDS = "no_words"
-    MARKUP = "markup"
+    CODE = "code"
     FOREIGN = "foreign"
 
 
-_MARKUP = re.compile(r"</?[a-zA-Z][\w-]*(?:\s[^<>]*)?/?>")
-_WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+_HTML_TAG = re.compile(r"</?[a-zA-Z][\w-]*(?:\s[^<>]*)?/?>")
+_SQL = re.compile(
+    r"\b(?:select\b.+\bfrom|insert\s+into|update\b.+\bset|delete\s+from|drop\s+(?:table|database)"
+    r"|union\s+(?:all\s+)?select|alter\s+table|truncate\s+table)\b"
+    r"|;\s*--|'\s*or\s+'?1'?\s*=\s*'?1",
+    re.IGNORECASE | re.DOTALL,
+)
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 
-# Words that are common in English or Spanish and rare in Portuguese chat.
+# Words that give a message away as English or Spanish. Only words that a
+# Portuguese writer would not use: "como", "que", "pedido", "por favor",
+# "no", "me" and friends are Portuguese too and must never count here.
 _ENGLISH = {
     "the", "is", "are", "my", "your", "where", "what", "how", "please", "can",
-    "could", "would", "you", "i", "i'm", "im", "want", "need", "with", "this",
-    "that", "it", "and", "for", "order", "invoice", "help", "hello", "hi",
-    "thanks", "thank", "get", "have", "has", "does", "not", "password", "who",
-    "why", "when", "which", "weather", "today", "there", "here", "of", "to",
-    "in", "on", "be", "was", "will", "an", "speak", "english", "yes", "sorry",
+    "could", "would", "you", "i", "i'm", "want", "need", "with", "this", "that",
+    "it", "and", "order", "invoice", "help", "hello", "thanks", "thank",
+    "get", "have", "has", "does", "not", "password", "who", "why", "when",
+    "which", "weather", "today", "there", "here", "of", "in", "on", "be",
+    "was", "will", "an", "speak", "english", "yes", "sorry", "forgot", "login",
+    "download", "payment", "status", "bill", "hi", "don't", "can't", "about",
+    "tell", "joke", "know", "like", "from", "just", "good", "morning", "night",
 }
 _SPANISH = {
-    "el", "los", "las", "es", "quiero", "puedo", "donde", "mi", "mis",
-    "usted", "hola", "gracias", "factura", "contrasena", "necesito", "ayuda",
-    "tengo", "y", "con", "del", "cual", "tambien", "hablas", "espanol",
-    "buenos", "dias", "por", "favor", "senor", "pero", "muy", "hoy", "tiempo",
-    "como", "estas", "esta", "una", "un", "que", "en", "de", "la", "lo",
-    "soy", "hay", "mañana", "manana", "pedido",
+    "el", "los", "las", "es", "quiero", "puedo", "donde", "mi", "mis", "usted",
+    "hola", "gracias", "factura", "facturas", "contrasena", "necesito", "ayuda",
+    "tengo", "y", "del", "cual", "tambien", "hablas", "espanol", "buenos",
+    "senor", "pero", "muy", "hoy", "soy", "hay", "manana", "estoy",
+    "usuario", "quisiera", "puede", "puedes", "olvide", "mio",
+    "ustedes", "cuando", "porque", "nuestra", "nuestro", "llega", "mejor",
 }
-# Words that only (or mostly) Portuguese writers use; any of them present
-# means the message is Portuguese, whatever else it contains.
+# Loanwords Brazilians type in Portuguese sentences ("o status do pedido",
+# "fazer o download", "meu login", "o usuario"): never foreign evidence.
+_SHARED = {"status", "login", "download", "usuario", "porque", "cuando", "hi"}
+_ENGLISH -= _SHARED
+_SPANISH -= _SHARED
+# Markers that a message is Portuguese, whatever else it contains.
 _PORTUGUESE = {
-    "nao", "voce", "vc", "meu", "minha", "eu", "uma", "pra", "para", "obrigado",
-    "obrigada", "senha", "nota", "boleto", "boletos", "cadastro", "quero",
-    "preciso", "consigo", "estou", "to", "oi", "ola", "bom", "dia", "boa",
-    "tarde", "noite", "ajuda", "fazer", "isso", "sim", "pedidos", "qual",
-    "quais", "onde", "porque", "tudo", "bem", "voces", "nf", "cnpj", "cpf",
-    "revenda", "plataforma", "acesso", "tem", "ter", "e", "o", "os", "as",
-    "do", "da", "dos", "das", "no", "na", "com", "sou", "vai", "ja", "ai",
+    "nao", "voce", "vc", "meu", "minha", "eu", "uma", "pra", "obrigado",
+    "obrigada", "senha", "nota", "notas", "boleto", "boletos", "cadastro",
+    "quero", "preciso", "consigo", "estou", "oi", "ola", "bom", "boa", "isso",
+    "sim", "pedido", "pedidos", "qual", "quais", "onde", "tudo", "voces", "nf",
+    "revenda", "plataforma", "acesso", "tem", "ja", "como", "esta", "voce",
+    "ajuda", "obg", "vcs", "pq", "tb", "fazer", "sou", "ate", "tchau", "valeu",
 }
-_SPANISH_ONLY = _SPANISH - _PORTUGUESE
-_ENGLISH_ONLY = _ENGLISH - _PORTUGUESE - _SPANISH
 
 
 def _words(text: str) -> list[str]:
@@ -67,22 +78,24 @@ def _words(text: str) -> list[str]:
 def looks_foreign(text: str) -> bool:
     """True when the text reads as English or Spanish rather than Portuguese.
 
-    Deliberately conservative: it needs at least two foreign-only words and
-    no Portuguese marker, so Portuguese with an English loanword ("quero o
-    invoice") is still Portuguese.
+    Conservative on purpose: at least two words that only English (or only
+    Spanish) uses, making up at least half of the message, and fewer
+    Portuguese markers than foreign words.
     """
     words = _words(text)
     if len(words) < 2:
         return False
-    if any(w in _PORTUGUESE for w in words) and not _mostly(words, _ENGLISH_ONLY | _SPANISH_ONLY):
-        return False
-    english = sum(w in _ENGLISH_ONLY for w in words)
-    spanish = sum(w in _SPANISH_ONLY for w in words)
-    return max(english, spanish) >= 2 and max(english, spanish) * 2 >= len(words)
+    portuguese = sum(w in _PORTUGUESE for w in words)
+    for vocabulary in (_ENGLISH, _SPANISH):
+        foreign = sum(w in vocabulary for w in words)
+        if foreign >= 2 and foreign * 2 >= len(words) and foreign > portuguese:
+            return True
+    return False
 
 
-def _mostly(words: list[str], vocabulary: set[str]) -> bool:
-    return sum(w in vocabulary for w in words) * 3 >= len(words) * 2
+def looks_like_code(text: str) -> bool:
+    """HTML tags or SQL statements: nothing a question in words needs."""
+    return bool(_HTML_TAG.search(text) or _SQL.search(text))
 
 
 def find_problem(text: str | None) -> InputProblem | None:
@@ -93,8 +106,8 @@ def find_problem(text: str | None) -> InputProblem | None:
         return InputProblem.TOO_LONG
     if not any(ch.isalnum() for ch in text):
         return InputProblem.NO_WORDS
-    if _MARKUP.search(text):
-        return InputProblem.MARKUP
+    if looks_like_code(text):
+        return InputProblem.CODE
     if looks_foreign(text):
         return InputProblem.FOREIGN
     return None

@@ -29,6 +29,11 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped, and skips are failures under CI: {report.longrepr}"
 
 
+# The stack's action server runs with this link configured, so the tests see
+# an environment override travel into the answers.
+LINK_OVERRIDES = {"link_cotacao": "https://cotacao.example.test/formulario"}
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The Rasa server and action server on free ports, with a fresh tracker."""
@@ -42,6 +47,7 @@ def stack(tmp_path_factory):
         action_port=free_port(),
         tracker_db=workdir / "tracker.db",
         log_dir=workdir / "log",
+        extra_env={name.upper(): url for name, url in LINK_OVERRIDES.items()},
     )
     with running:
         yield running

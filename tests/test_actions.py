@@ -15,6 +15,7 @@ from actions.session import ActionSessionStart
 
 def tracker(text="", intent="out_of_scope", ranking=None, previous_intents=()):
     events = [
+        {"event": "session_started"} if name == "SESSION" else
         {"event": "user", "text": "x", "parse_data": {"intent": {"name": name}}}
         for name in previous_intents
     ]
@@ -71,7 +72,8 @@ def test_affirmation_never_suggests_chitchat_or_implausible_intents():
         ("x" * 10_000, "utter_input_too_long"),
         ("🤔🤔", "utter_input_no_words"),
         ("where is my order please", "utter_input_foreign"),
-        ("<script>alert(1)</script>", "utter_input_markup"),
+        ("<script>alert(1)</script>", "utter_input_code"),
+        ("'; DROP TABLE pedidos; --", "utter_input_code"),
         ("qual a previsão do tempo?", "utter_out_of_scope"),
     ],
 )
@@ -93,6 +95,12 @@ def test_a_low_confidence_turn_after_an_out_of_scope_one_is_the_second_failure()
     messages, _ = run(ActionNotUnderstood(), tr)
     assert [m["response"] for m in messages] == ["utter_default"]
     assert messages[0]["buttons"] == []  # the response's own buttons come from the domain
+
+
+def test_a_failure_in_an_earlier_session_does_not_count():
+    tr = tracker("e o jogo ontem?", previous_intents=["out_of_scope", "SESSION"])
+    messages, _ = run(ActionNotUnderstood(), tr)
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"]
 
 
 def test_a_failure_after_an_understood_turn_is_the_first_failure():
@@ -123,7 +131,7 @@ def test_session_start_applies_configured_links_only(monkeypatch):
 
 def test_every_link_slot_has_a_web_default():
     links = {k: v for k, v in DOMAIN["slots"].items() if k.startswith("link_")}
-    assert len(links) == 7
+    assert links
     assert all(v["initial_value"].startswith("https://") for v in links.values())
 
 

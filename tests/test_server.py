@@ -6,18 +6,22 @@ Uses the ``stack`` fixture (free ports, its own tracker database).
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 import yaml
-from pathlib import Path
+
+from conftest import LINK_OVERRIDES
 
 DOMAIN = yaml.safe_load((Path(__file__).parent.parent / "domain.yml").read_text())
 
 
 def response_text(name: str) -> str:
+    """The response as the user must see it: links filled in."""
     text = DOMAIN["responses"][name][0]["text"]
     for slot, config in DOMAIN["slots"].items():
-        text = text.replace("{" + slot + "}", str(config.get("initial_value")))
+        url = LINK_OVERRIDES.get(slot, config.get("initial_value"))
+        text = text.replace("{" + slot + "}", str(url))
     return text
 
 
@@ -38,7 +42,7 @@ FAQ_QUESTIONS = {
     "faq_registration": "o que preciso pra me cadastrar?",
     "faq_reseller_portal_login": "ja tenho login do portal do revendedor, preciso de outro?",
     "faq_cannot_login": "nao consigo fazer login de jeito nenhum",
-    "faq_forgot_password": "esqueci minha senha",
+    "faq_forgot_password": "esqueci a senha de acesso, e agora?",
     "faq_forgot_registration_data": "nao lembro com qual cpf eu me cadastrei",
     "faq_profile_types": "quais sao os perfis de usuario?",
     "faq_add_user": "como incluo um novo usuario pra minha equipe?",
@@ -56,11 +60,9 @@ def test_each_faq_is_answered_with_the_faq_text_and_real_links(stack, intent):
     assert "None" not in replies[0]["text"] and "{" not in replies[0]["text"]
 
 
-def test_links_configured_in_the_environment_reach_the_answers(stack):
-    # The stack's action server runs with the test environment; the default
-    # link stays when no LINK_* is set for it.
-    replies = stack.say(new_sender(), "esqueci minha senha")
-    assert "https://" in replies[0]["text"]
+def test_a_link_configured_in_the_environment_replaces_the_default(stack):
+    replies = stack.say(new_sender(), "da pra pedir cotação pela plataforma?")
+    assert "Formulário de Cotação: https://cotacao.example.test/formulario\n" in replies[0]["text"]
 
 
 BAD_INPUTS = {
@@ -70,8 +72,8 @@ BAD_INPUTS = {
     "emojis": ("🤔🤔🤔", "símbolos ou emojis"),
     "english": ("where is my order please", "apenas em português"),
     "spanish": ("hola, necesito la factura de mi pedido", "apenas em português"),
-    "html": ("<script>alert('x')</script>", "código ou HTML"),
-    "sql": ("'; DROP TABLE pedidos; --", None),
+    "html": ("<script>alert('x')</script>", "código (HTML ou SQL)"),
+    "sql": ("'; DROP TABLE pedidos; --", "código (HTML ou SQL)"),
 }
 
 
@@ -82,9 +84,7 @@ def test_bad_input_gets_a_polite_answer_and_the_next_message_works(stack, case):
     replies = stack.say(sender, text)
     assert replies, "the assistant must always answer"
     joined = " ".join(r.get("text", "") for r in replies)
-    if expected:
-        assert expected in joined
-    assert "DROP TABLE" not in joined and "<script>" not in joined
+    assert expected in joined
     after = stack.say(sender, "esqueci minha senha")
     assert [r["text"] for r in after] == [response_text("utter_faq_forgot_password")]
 
