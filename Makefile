@@ -42,6 +42,7 @@ $(MODEL): $(TRAIN_INPUTS) | $(STAMP) .env
 train: $(MODEL)
 
 run: setup $(MODEL)
+	$(WITH_ENV) $(PY) -m portal demo-data
 	$(WITH_ENV) $(PY) -m devtools.stack
 
 validate: setup

@@ -51,3 +51,50 @@ def stack(tmp_path_factory):
     )
     with running:
         yield running
+
+
+# --- Databases ----------------------------------------------------------------
+# The portal's tests run against SQLite and PostgreSQL. PostgreSQL comes from
+# TEST_POSTGRES_URL (default: the local server CI has); each test session gets
+# its own throwaway database there.
+TEST_POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_database(tmp_name: str):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(TEST_POSTGRES_URL)
+    try:
+        admin = create_engine(admin_url, future=True, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{tmp_name}"'))
+    except Exception as error:  # no server here: skipped (a failure under CI)
+        pytest.skip(f"PostgreSQL not reachable at {admin_url.render_as_string(hide_password=True)}: {error}")
+    return admin, admin_url.set(database=tmp_name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """An empty, migrated database of each kind; dropped after the session."""
+    from portal.migrate import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('portal') / 'portal.db'}"
+        upgrade(url)
+        yield url
+        return
+    from sqlalchemy import text
+
+    name = f"portal_test_{os.getpid()}"
+    admin, url = _postgres_database(name)
+    upgrade(url)
+    yield url
+    from portal.db import engine
+
+    engine(url).dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -1,0 +1,1 @@
+"""My ScanSource domain: plain Python and SQLAlchemy, no Rasa imports."""

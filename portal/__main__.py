@@ -1,0 +1,75 @@
+"""Command line of the portal domain.
+
+    python -m portal migrate        # create/upgrade the schema (Alembic)
+    python -m portal demo-data      # migrate, then add the demo data if the database is empty
+    python -m portal demo-users     # print the demo accounts as JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sqlalchemy import select
+
+from portal import demo
+from portal.db import session_scope
+from portal.migrate import upgrade
+from portal.models import Order, Reseller, User
+
+
+def demo_users(limit_orders: int = 3) -> list[dict]:
+    accounts = []
+    with session_scope() as session:
+        users = session.scalars(
+            select(User).join(Reseller).where(User.active.is_(True)).order_by(User.id)
+        ).all()
+        for user in users:
+            numbers = session.scalars(
+                select(Order.number)
+                .where(Order.reseller_id == user.reseller_id)
+                .order_by(Order.placed_on.desc(), Order.number)
+                .limit(limit_orders)
+            ).all()
+            accounts.append(
+                {
+                    "cpf": user.cpf,
+                    "name": user.name,
+                    "email": user.email,
+                    "whatsapp": user.whatsapp,
+                    "role": user.role.value,
+                    "cnpj": user.reseller.cnpj,
+                    "razao_social": user.reseller.razao_social,
+                    "orders": list(numbers),
+                }
+            )
+    return accounts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m portal", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    sub.add_parser("demo-data", help="migrate and add the demo data when the database is empty")
+    sub.add_parser("demo-users", help="print the demo accounts as a JSON list")
+    args = parser.parse_args(argv)
+
+    if args.command == "migrate":
+        upgrade()
+    elif args.command == "demo-data":
+        upgrade()
+        with session_scope() as session:
+            if demo.is_empty(session):
+                summary = demo.create_demo_data(session)
+                print(f"demo data created: {summary}", file=sys.stderr)
+            else:
+                print("database already has data; demo data not added", file=sys.stderr)
+    elif args.command == "demo-users":
+        json.dump(demo_users(), sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
