@@ -227,6 +227,7 @@ class OneTimeCode(Base):
     created_at = Column(DateTime, nullable=False)
     expires_at = Column(DateTime, nullable=False)
     failed_attempts = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime, nullable=True)
     used_at = Column(DateTime, nullable=True)
 
     __table_args__ = (Index("ix_codes_cpf_created", "cpf", "created_at"),)

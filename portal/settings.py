@@ -26,12 +26,28 @@ def _path(value: str) -> Path:
 @dataclass(frozen=True)
 class Settings:
     database_url: str
+    otp_secret: str
+    maildir: Path
+    mail_from: str
+    smtp_host: str
+    smtp_port: int
+    smtp_user: str
+    smtp_password: str
+    smtp_starttls: bool
 
     @classmethod
     def from_env(cls) -> "Settings":
+        env = os.environ.get
         return cls(
-            database_url=os.environ.get("DATABASE_URL")
-            or f"sqlite:///{_path('var/portal.db')}",
+            database_url=env("DATABASE_URL") or f"sqlite:///{_path('var/portal.db')}",
+            otp_secret=env("OTP_SECRET") or "dev-only-otp-secret",
+            maildir=_path(env("MAILDIR_PATH") or "var/mail"),
+            mail_from=env("MAIL_FROM") or "My ScanSource <nao-responda@scansource.com.br>",
+            smtp_host=env("SMTP_HOST") or "",
+            smtp_port=int(env("SMTP_PORT") or 587),
+            smtp_user=env("SMTP_USER") or "",
+            smtp_password=env("SMTP_PASSWORD") or "",
+            smtp_starttls=(env("SMTP_STARTTLS") or "true").lower() in {"1", "true", "yes"},
         )
 
 

@@ -98,3 +98,18 @@ def database_url(request, tmp_path_factory):
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+DEMO_TODAY = __import__("datetime").date(2026, 12, 4)
+
+
+@pytest.fixture(scope="session")
+def demo_db(database_url):
+    """The demo data (as of DEMO_TODAY) in each kind of database: (url, summary)."""
+    from portal import demo
+    from portal.db import session_scope
+
+    with session_scope(database_url) as session:
+        assert demo.is_empty(session)
+        summary = demo.create_demo_data(session, today=DEMO_TODAY)
+    return database_url, summary

@@ -6,24 +6,13 @@ from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import func, select
 
 from portal import demo, ids
 from portal.db import session_scope
 from portal.models import Boleto, Invoice, Order, OrderStatus, Reseller, Role, User
 
-TODAY = date(2026, 12, 4)
-
-
-@pytest.fixture(scope="session")
-def demo_db(database_url):
-    with session_scope(database_url) as session:
-        assert demo.is_empty(session)
-        summary = demo.create_demo_data(session, today=TODAY)
-    with session_scope(database_url) as session:
-        assert not demo.is_empty(session)
-    return database_url, summary
+from conftest import DEMO_TODAY as TODAY
 
 
 def test_demo_data_has_the_promised_size(demo_db):
