@@ -53,8 +53,13 @@ def mailed_codes(maildir, to):
     if not maildir.exists():
         return []
     box = mailbox.Maildir(str(maildir), create=False)
-    messages = sorted((m for m in box if m["To"] == to), key=lambda m: m["Date"])
-    return [re.search(r"\b(\d{6})\b", m.get_payload()).group(1) for m in messages]
+
+    def delivered(key: str) -> tuple[int, int]:  # Maildir keys: "<seconds>.M<microseconds>P..."
+        seconds, rest = key.split(".", 1)
+        return int(seconds), int(re.match(r"M(\d+)", rest).group(1))
+
+    keys = sorted((k for k, m in box.items() if m["To"] == to), key=delivered)
+    return [re.search(r"\b(\d{6})\b", box[k].get_payload()).group(1) for k in keys]
 
 
 def test_code_is_mailed_and_accepted_once(env):
