@@ -27,6 +27,7 @@ def _path(value: str) -> Path:
 class Settings:
     database_url: str
     otp_secret: str
+    download_secret: str
     maildir: Path
     mail_from: str
     smtp_host: str
@@ -41,6 +42,7 @@ class Settings:
         return cls(
             database_url=env("DATABASE_URL") or f"sqlite:///{_path('var/portal.db')}",
             otp_secret=env("OTP_SECRET") or "dev-only-otp-secret",
+            download_secret=env("DOWNLOAD_SECRET") or "dev-only-download-secret-change-me-0000",
             maildir=_path(env("MAILDIR_PATH") or "var/mail"),
             mail_from=env("MAIL_FROM") or "My ScanSource <nao-responda@scansource.com.br>",
             smtp_host=env("SMTP_HOST") or "",
