@@ -42,10 +42,11 @@ def _die_with_parent() -> None:  # runs in the child, before exec
 
 @dataclass
 class Stack:
-    """The Rasa server and the action server, on 127.0.0.1."""
+    """The Rasa server, the action server and the web app, on 127.0.0.1."""
 
     rasa_port: int = 5005
     action_port: int = 5055
+    console_port: int = 8000
     tracker_db: Path = ROOT / "var" / "tracker.db"
     log_dir: Path = ROOT / "var" / "log"
     model: Path = DEFAULT_MODEL
@@ -62,12 +63,17 @@ class Stack:
     def action_url(self) -> str:
         return f"http://127.0.0.1:{self.action_port}"
 
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
+
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
             PYTHONPATH=str(ROOT),
             SANIC_HOST="127.0.0.1",
             ACTION_ENDPOINT_URL=f"{self.action_url}/webhook",
+            DOCUMENTS_BASE_URL=f"{self.console_url}/documentos/",
             TRACKER_SQLITE_PATH=str(self.tracker_db),
             SQLALCHEMY_SILENCE_UBER_WARNING="1",
             TF_CPP_MIN_LOG_LEVEL="3",
@@ -97,6 +103,12 @@ class Stack:
              "--port", str(self.action_port)],
         )
 
+    def start_console(self) -> None:
+        self._spawn(
+            "console",
+            [str(VENV_BIN / "python"), "-m", "console", "--port", str(self.console_port)],
+        )
+
     def start_rasa(self) -> None:
         if not self.model.exists():
             raise FileNotFoundError(f"{self.model} is missing: run `make train` first")
@@ -112,6 +124,7 @@ class Stack:
 
     def start(self) -> "Stack":
         self.start_actions()
+        self.start_console()
         self.start_rasa()
         self.wait_ready()
         return self
@@ -127,7 +140,12 @@ class Stack:
     def wait_ready(self) -> float:
         """Blocks until both servers answer; returns the seconds it took."""
         started = time.monotonic()
-        pending = {"actions": f"{self.action_url}/health", "rasa": f"{self.rasa_url}/"}
+        urls = {
+            "actions": f"{self.action_url}/health",
+            "console": f"{self.console_url}/health",
+            "rasa": f"{self.rasa_url}/",
+        }
+        pending = {name: url for name, url in urls.items() if name in self.processes}
         while pending:
             for name, url in list(pending.items()):
                 process = self.processes.get(name)
@@ -180,13 +198,15 @@ class Stack:
 def main() -> int:
     port = int(os.environ.get("RASA_PORT", "5005"))
     action_port = int(os.environ.get("ACTION_PORT", "5055"))
+    console_port = int(os.environ.get("CONSOLE_PORT", "8000"))
     tracker = Path(os.environ.get("TRACKER_SQLITE_PATH", "var/tracker.db"))
     stack = Stack(
         rasa_port=port,
         action_port=action_port,
+        console_port=console_port,
         tracker_db=tracker if tracker.is_absolute() else ROOT / tracker,
     )
-    print("Starting the action server and the Rasa server...", flush=True)
+    print("Starting the action server, the web app and the Rasa server...", flush=True)
     started = time.monotonic()
     try:
         stack.start()
@@ -217,6 +237,8 @@ Talk to the assistant:
   Shell:  .venv/bin/python -m devtools.chat        (type messages, Ctrl-D to quit)
   Socket: socket.io at {stack.rasa_url} (events user_uttered / bot_uttered)
   Action server: {stack.action_url}/health
+  Web app (document downloads): {stack.console_url}/
+  Demo accounts: .venv/bin/python -m portal demo-users
 
 Ctrl-C stops everything.""",
         flush=True,

@@ -34,21 +34,45 @@ def pytest_runtest_makereport(item, call):
 LINK_OVERRIDES = {"link_cotacao": "https://cotacao.example.test/formulario"}
 
 
+# Secrets of the servers the tests start.
+STACK_SECRETS = {
+    "DOWNLOAD_SECRET": "stack-download-secret-0123456789abcdef",
+    "OTP_SECRET": "stack-otp-secret-0123456789abcdef",
+}
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    """The Rasa server and action server on free ports, with a fresh tracker."""
+    """Rasa, actions and web app on free ports, with a fresh tracker and a demo
+    portal database (SQLite, dated today) of their own."""
     from devtools.stack import DEFAULT_MODEL, Stack, free_port
+    from portal import demo
+    from portal.db import session_scope
+    from portal.migrate import upgrade
 
     if not DEFAULT_MODEL.exists():
         pytest.skip("no trained model at models/assistant.tar.gz: run `make train`")
     workdir = tmp_path_factory.mktemp("stack")
+    database_url = f"sqlite:///{workdir / 'portal.db'}"
+    upgrade(database_url)
+    with session_scope(database_url) as session:
+        demo.create_demo_data(session)
     running = Stack(
         rasa_port=free_port(),
         action_port=free_port(),
+        console_port=free_port(),
         tracker_db=workdir / "tracker.db",
         log_dir=workdir / "log",
-        extra_env={name.upper(): url for name, url in LINK_OVERRIDES.items()},
+        extra_env={
+            **{name.upper(): url for name, url in LINK_OVERRIDES.items()},
+            **STACK_SECRETS,
+            "DATABASE_URL": database_url,
+            "MAILDIR_PATH": str(workdir / "mail"),
+            "SMTP_HOST": "",
+        },
     )
+    running.database_url = database_url
+    running.maildir = workdir / "mail"
     with running:
         yield running
 

@@ -1,0 +1,1 @@
+"""The web side for people: signed document downloads (and, later, the agents' console)."""
