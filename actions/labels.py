@@ -31,4 +31,5 @@ INTENT_LABELS: dict[str, str] = {
     "payment_status": "Status de pagamento",
     "open_ticket": "Abrir um chamado",
     "talk_to_human": "Falar com uma pessoa",
+    "check_eligibility": "Verificar meu CNPJ",
 }

@@ -40,6 +40,21 @@ def is_valid_cpf(text: str | None) -> bool:
     return number[9:] == cpf_check_digits(number[:9])
 
 
+_CPF_IN_TEXT = re.compile(r"(?<!\d)\d{3}\.?\d{3}\.?\d{3}-?\d{2}(?!\d)")
+_CNPJ_IN_TEXT = re.compile(r"(?<!\d)\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}(?!\d)")
+
+
+def find_cpf(text: str | None) -> str | None:
+    """The first CPF-shaped number in free text ("meu cpf é 529.982.247-25"), digits only."""
+    match = _CPF_IN_TEXT.search(text or "")
+    return digits(match.group()) if match else None
+
+
+def find_cnpj(text: str | None) -> str | None:
+    match = _CNPJ_IN_TEXT.search(text or "")
+    return digits(match.group()) if match else None
+
+
 def format_cpf(text: str) -> str:
     n = digits(text)
     return f"{n[:3]}.{n[3:6]}.{n[6:9]}-{n[9:]}"

@@ -28,6 +28,7 @@ class Settings:
     database_url: str
     otp_secret: str
     download_secret: str
+    documents_base_url: str
     maildir: Path
     mail_from: str
     smtp_host: str
@@ -43,6 +44,7 @@ class Settings:
             database_url=env("DATABASE_URL") or f"sqlite:///{_path('var/portal.db')}",
             otp_secret=env("OTP_SECRET") or "dev-only-otp-secret",
             download_secret=env("DOWNLOAD_SECRET") or "dev-only-download-secret-change-me-0000",
+            documents_base_url=env("DOCUMENTS_BASE_URL") or "http://127.0.0.1:8000/documentos/",
             maildir=_path(env("MAILDIR_PATH") or "var/mail"),
             mail_from=env("MAIL_FROM") or "My ScanSource <nao-responda@scansource.com.br>",
             smtp_host=env("SMTP_HOST") or "",

@@ -79,3 +79,13 @@ def test_boleto_rejects_impossible_fields():
         ids.boleto_barcode("34", date(2026, 1, 1), Decimal("1"), "0" * 25)
     with pytest.raises(ValueError):
         ids.boleto_barcode("341", date(2026, 1, 1), Decimal("100000000.00"), "0" * 25)
+
+
+def test_cpf_and_cnpj_are_found_in_free_text():
+    assert ids.find_cpf("meu cpf é 529.982.247-25, obrigado") == "52998224725"
+    assert ids.find_cpf("52998224725") == "52998224725"
+    assert ids.find_cpf("pedido 4500123") is None
+    assert ids.find_cpf("cnpj 11222333000181") is None
+    assert ids.find_cnpj("nosso cnpj é 11.222.333/0001-81") == "11222333000181"
+    assert ids.find_cnpj("11222333000181") == "11222333000181"
+    assert ids.find_cnpj("cpf 529.982.247-25") is None

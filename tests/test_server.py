@@ -121,14 +121,16 @@ def test_two_out_of_scope_questions_in_a_row_offer_a_ticket(stack):
     assert second[0]["text"] == response_text("utter_default")
 
 
-def test_requests_that_need_identification_say_so_truthfully(stack):
-    for message, response in [
-        ("qual o status do meu pedido 123456?", "utter_order_status"),
-        ("quero a segunda via do boleto", "utter_boleto_copy"),
-        ("preciso falar com um atendente", "utter_talk_to_human"),
-    ]:
+def test_lookups_from_an_anonymous_user_ask_for_identification(stack):
+    for message in ["qual o status do meu pedido 4500123?", "quero a segunda via do boleto",
+                    "preciso da nota fiscal do pedido 4500001", "tem algum pagamento vencido?"]:
         replies = stack.say(new_sender(), message)
-        assert [r["text"] for r in replies] == [response_text(response)]
+        assert [r["text"] for r in replies] == [response_text("utter_ask_login_cpf")]
+
+
+def test_talking_to_a_person_points_to_the_support_channel(stack):
+    replies = stack.say(new_sender(), "preciso falar com um atendente")
+    assert [r["text"] for r in replies] == [response_text("utter_talk_to_human")]
 
 
 def test_socket_channel_answers(stack):
