@@ -64,6 +64,7 @@ test: validate test-unit test-conversations test-nlu
 
 bench: setup $(MODEL)
 	$(WITH_ENV) $(PY) bench/run_all.py
+	$(WITH_ENV) $(PY) bench/lookups.py
 
 clean:
 	rm -rf models/*.tar.gz results var

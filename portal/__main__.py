@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portal", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the database schema")
-    sub.add_parser("demo-data", help="migrate and add the demo data when the database is empty")
+    demo_parser = sub.add_parser("demo-data", help="migrate and add the demo data when the database is empty")
+    demo_parser.add_argument("--orders", type=int, default=demo.ORDERS,
+                             help=f"how many orders (default {demo.ORDERS}; the bench uses 200000)")
     sub.add_parser("demo-users", help="print the demo accounts as a JSON list")
     args = parser.parse_args(argv)
 
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         upgrade()
         with session_scope() as session:
             if demo.is_empty(session):
-                summary = demo.create_demo_data(session)
+                summary = demo.create_demo_data(session, orders=args.orders)
                 print(f"demo data created: {summary}", file=sys.stderr)
             else:
                 print("database already has data; demo data not added", file=sys.stderr)

@@ -221,6 +221,9 @@ def _orders(session: Session, rng: random.Random, resellers: list[Reseller], tod
             summary.invoices += 1
             summary.boletos += summary_invoice[0]
             summary.payments += summary_invoice[1]
+        if index % 2000 == 1999:  # keep memory flat for large benchmark data sets
+            session.flush()
+            session.expunge_all()
     session.flush()
     return summary
 

@@ -3,7 +3,6 @@ database, Maildir and the download endpoint all real."""
 
 from __future__ import annotations
 
-import mailbox
 import re
 import uuid
 from datetime import date
@@ -12,6 +11,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from devtools import maildir
 from portal import demo, ids
 from test_server import response_text
 from portal.db import session_scope
@@ -27,14 +27,7 @@ def texts(replies) -> str:
 
 
 def latest_code(stack, email: str) -> str:
-    box = mailbox.Maildir(str(stack.maildir), create=False)
-
-    def delivered(key: str) -> tuple[int, int]:  # Maildir keys: "<seconds>.M<microseconds>P..."
-        seconds, rest = key.split(".", 1)
-        return int(seconds), int(re.match(r"M(\d+)", rest).group(1))
-
-    key = max((k for k, m in box.items() if m["To"] == email), key=delivered)
-    return re.search(r"\b(\d{6})\b", box[key].get_payload()).group(1)
+    return maildir.latest_code(stack.maildir, email)
 
 
 _used: set[int] = set()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import mailbox
-import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from devtools.maildir import codes_sent
 from portal.auth import AuthService, CodeCheck, CodeRequest
 from portal.db import session_scope
 from portal.mail import Mailer
@@ -50,16 +50,7 @@ def service(session, mailer, clock):
 
 
 def mailed_codes(maildir, to):
-    if not maildir.exists():
-        return []
-    box = mailbox.Maildir(str(maildir), create=False)
-
-    def delivered(key: str) -> tuple[int, int]:  # Maildir keys: "<seconds>.M<microseconds>P..."
-        seconds, rest = key.split(".", 1)
-        return int(seconds), int(re.match(r"M(\d+)", rest).group(1))
-
-    keys = sorted((k for k, m in box.items() if m["To"] == to), key=delivered)
-    return [re.search(r"\b(\d{6})\b", box[k].get_payload()).group(1) for k in keys]
+    return codes_sent(maildir, to)
 
 
 def test_code_is_mailed_and_accepted_once(env):
