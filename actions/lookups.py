@@ -155,22 +155,22 @@ def _payments(dispatcher: CollectingDispatcher, session, viewer: Viewer, today: 
               ticket_link: str) -> None:
     summary = payment_summary(session, viewer, today)
     lines = ["Situação dos pagamentos da sua revenda:"]
-    if summary.overdue:
-        lines.append(f"⚠️ Vencidos: {len(summary.overdue)} boleto(s), total {money(summary.overdue_total)}.")
-        for boleto in summary.overdue[:3]:
+    overdue, open_, paid = summary.overdue, summary.open, summary.recently_paid
+    if overdue.count:
+        lines.append(f"⚠️ Vencidos: {overdue.count} boleto(s), total {money(overdue.total)}. Os mais antigos:")
+        for boleto in overdue.first:
             lines.append(f"  • NF {boleto.invoice_number}: {money(boleto.amount)}, venceu em {day(boleto.due_date)}")
         lines.append(f"  Para um boleto atualizado, abra um chamado: {ticket_link}")
     else:
         lines.append("Nenhum boleto vencido. 👍")
-    if summary.open:
-        lines.append(f"Em aberto: {len(summary.open)} boleto(s), total {money(summary.open_total)}. Próximos vencimentos:")
-        for boleto in summary.open[:3]:
+    if open_.count:
+        lines.append(f"Em aberto: {open_.count} boleto(s), total {money(open_.total)}. Próximos vencimentos:")
+        for boleto in open_.first:
             lines.append(f"  • {day(boleto.due_date)}: {money(boleto.amount)} (NF {boleto.invoice_number})")
     else:
         lines.append("Nenhum boleto em aberto.")
-    if summary.recently_paid:
-        lines.append(f"Pagos nos últimos 30 dias: {len(summary.recently_paid)} boleto(s), "
-                     f"total {money(summary.paid_total)}.")
+    if paid.count:
+        lines.append(f"Pagos nos últimos 30 dias: {paid.count} boleto(s), total {money(paid.total)}.")
     dispatcher.utter_message(text="\n".join(lines))
 
 

@@ -13,11 +13,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal import ids
-from portal.models import Boleto, Invoice, Order, OrderStatus, Reseller, Role, User
+from portal.models import MONEY, Boleto, Invoice, Order, OrderStatus, Reseller, Role, User
 
 # Order numbers have 7 digits (45xxxxx); NF numbers up to 9. Anything longer is
 # neither, and the user is told so instead of "not found".
@@ -203,48 +203,54 @@ def find_boletos(session: Session, viewer: Viewer, number: str, today: date) -> 
 
 
 @dataclass(frozen=True)
+class TitleGroup:
+    """A group of boletos: how many, their total, and the first few by due date."""
+
+    count: int
+    total: Decimal
+    first: list[BoletoView]
+
+
+@dataclass(frozen=True)
 class PaymentSummary:
-    open: list[BoletoView]
-    overdue: list[BoletoView]
-    recently_paid: list[BoletoView]
+    overdue: TitleGroup
+    open: TitleGroup
+    recently_paid: TitleGroup
 
-    @staticmethod
-    def _total(items: list[BoletoView]) -> Decimal:
-        return sum((b.amount for b in items), Decimal("0.00"))
 
-    @property
-    def open_total(self) -> Decimal:
-        return self._total(self.open)
-
-    @property
-    def overdue_total(self) -> Decimal:
-        return self._total(self.overdue)
-
-    @property
-    def paid_total(self) -> Decimal:
-        return self._total(self.recently_paid)
+SHOWN_PER_GROUP = 3
 
 
 def payment_summary(session: Session, viewer: Viewer, today: date) -> PaymentSummary:
-    rows = session.execute(
-        select(Boleto, Invoice.number, Order.number)
-        .join(Invoice, Boleto.invoice_id == Invoice.id)
-        .join(Order, Invoice.order_id == Order.id)
-        .where(Boleto.reseller_id == viewer.reseller_id)
-        .where(Boleto.paid_on.is_(None) | (Boleto.paid_on >= today - RECENTLY_PAID))
-        .order_by(Boleto.due_date, Boleto.id)
-    ).all()
-    views = [
-        BoletoView(b.id, b.linha_digitavel, b.due_date, b.amount, b.status(today), b.paid_on,
-                   nf.lstrip("0"), order)
-        for b, nf, order in rows
-    ]
-    return PaymentSummary(
-        open=[v for v in views if v.status == "aberto"],
-        overdue=[v for v in views if v.status == "vencido"],
-        recently_paid=sorted((v for v in views if v.status == "pago"),
-                             key=lambda v: v.paid_on, reverse=True),
-    )
+    """Counts and totals in SQL (a reseller may have thousands of titles);
+    only the first few of each group are loaded."""
+    mine = Boleto.reseller_id == viewer.reseller_id
+    unpaid = Boleto.paid_on.is_(None)
+    groups = {
+        "overdue": (mine & unpaid & (Boleto.due_date < today), Boleto.due_date),
+        "open": (mine & unpaid & (Boleto.due_date >= today), Boleto.due_date),
+        "recently_paid": (mine & (Boleto.paid_on >= today - RECENTLY_PAID), Boleto.paid_on.desc()),
+    }
+    result = {}
+    for name, (condition, order) in groups.items():
+        count, total = session.execute(
+            select(func.count(Boleto.id), func.sum(Boleto.amount, type_=MONEY)).where(condition)
+        ).one()
+        rows = session.execute(
+            select(Boleto, Invoice.number, Order.number)
+            .join(Invoice, Boleto.invoice_id == Invoice.id)
+            .join(Order, Invoice.order_id == Order.id)
+            .where(condition)
+            .order_by(order, Boleto.id)
+            .limit(SHOWN_PER_GROUP)
+        ).all()
+        first = [
+            BoletoView(b.id, b.linha_digitavel, b.due_date, b.amount, b.status(today), b.paid_on,
+                       nf.lstrip("0"), order_number)
+            for b, nf, order_number in rows
+        ]
+        result[name] = TitleGroup(count, total or Decimal("0.00"), first)
+    return PaymentSummary(**result)
 
 
 class Eligibility(str, Enum):

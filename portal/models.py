@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -196,7 +197,13 @@ class Boleto(Base):
     invoice = relationship("Invoice", back_populates="boletos")
     payments = relationship("Payment", back_populates="boleto")
 
-    __table_args__ = (Index("ix_boletos_reseller_due", "reseller_id", "due_date"),)
+    __table_args__ = (
+        Index("ix_boletos_reseller_due", "reseller_id", "due_date"),
+        # Payment summaries: open/overdue titles and recent payments of a reseller.
+        Index("ix_boletos_unpaid", "reseller_id", "due_date",
+              postgresql_where=text("paid_on IS NULL"), sqlite_where=text("paid_on IS NULL")),
+        Index("ix_boletos_reseller_paid", "reseller_id", "paid_on"),
+    )
 
     def status(self, today: date) -> str:
         """aberto, vencido or pago: derived, never stored."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from portal.lookups import (
     registration_eligibility,
     viewer_for,
 )
-from portal.models import Invoice, Order, OrderStatus, Reseller, Role, User
+from portal.models import Boleto, Invoice, Order, OrderStatus, Reseller, Role, User
 
 
 @pytest.mark.parametrize(
@@ -121,24 +122,28 @@ def test_invoice_by_order_or_nf_number(people, by):
     assert all(ids.is_valid_linha_digitavel(b.linha_digitavel) for b in invoice.boletos)
 
 
-def test_payment_summary_has_open_overdue_and_recent_payments_of_the_reseller_only(demo_db):
+def test_payment_summary_counts_and_totals_match_the_reseller_titles(demo_db):
     url, _ = demo_db
     with session_scope(url) as s:
-        viewers = [viewer_for(s, u) for u in s.scalars(select(User.id).where(User.active.is_(True)))]
-        summaries = [(v, payment_summary(s, v, TODAY)) for v in viewers[:30]]
-        own_orders = {
-            v.reseller_id: set(s.scalars(select(Order.number).where(Order.reseller_id == v.reseller_id)))
-            for v, _ in summaries
-        }
-    assert any(p.overdue for _, p in summaries) and any(p.open for _, p in summaries)
-    assert any(p.recently_paid for _, p in summaries)
-    for viewer, summary in summaries:
-        assert all(b.due_date < TODAY and b.paid_on is None for b in summary.overdue)
-        assert all(b.due_date >= TODAY for b in summary.open)
-        assert all(b.paid_on >= TODAY - timedelta(days=30) for b in summary.recently_paid)
-        assert summary.overdue_total == sum((b.amount for b in summary.overdue), start=0)
-        listed = summary.open + summary.overdue + summary.recently_paid
-        assert {b.order_number for b in listed} <= own_orders[viewer.reseller_id]
+        viewers = [viewer_for(s, u) for u in s.scalars(select(User.id).where(User.active.is_(True)))][:30]
+        checked = []
+        for viewer in viewers:
+            summary = payment_summary(s, viewer, TODAY)
+            boletos = s.scalars(select(Boleto).where(Boleto.reseller_id == viewer.reseller_id)).all()
+            own_orders = set(s.scalars(select(Order.number).where(Order.reseller_id == viewer.reseller_id)))
+            checked.append((viewer, summary, boletos, own_orders))
+    assert any(p.overdue.count for _, p, _, _ in checked) and any(p.open.count for _, p, _, _ in checked)
+    assert any(p.recently_paid.count for _, p, _, _ in checked)
+    for viewer, summary, boletos, own_orders in checked:
+        overdue = [b for b in boletos if b.status(TODAY) == "vencido"]
+        open_ = [b for b in boletos if b.status(TODAY) == "aberto"]
+        paid = [b for b in boletos if b.paid_on and b.paid_on >= TODAY - timedelta(days=30)]
+        for group, expected in [(summary.overdue, overdue), (summary.open, open_), (summary.recently_paid, paid)]:
+            assert group.count == len(expected)
+            assert group.total == sum((b.amount for b in expected), Decimal("0.00"))
+            assert len(group.first) == min(3, len(expected))
+            assert {b.order_number for b in group.first} <= own_orders
+        assert [b.due_date for b in summary.overdue.first] == sorted(b.due_date for b in overdue)[:3]
 
 
 def test_registration_eligibility_from_invoiced_orders(demo_db):
