@@ -85,14 +85,22 @@ def _orders(dispatcher: CollectingDispatcher, session, viewer: Viewer, text: str
     dispatcher.utter_message(text="\n".join(lines))
 
 
-def _invoices(dispatcher: CollectingDispatcher, session, viewer: Viewer, text: str, today: date) -> None:
+def _number_or_ask(dispatcher: CollectingDispatcher, text: str, request: str) -> str | None:
+    """The order/NF number in the message, or None after saying what is missing."""
     parsed = parse_document_number(text)
-    if parsed.problem in NUMBER_PROBLEMS or not parsed.number:
-        dispatcher.utter_message(text=NUMBER_PROBLEMS.get(parsed.problem, ASK_NUMBER["invoice_copy"]))
+    if parsed.number:
+        return parsed.number
+    dispatcher.utter_message(text=NUMBER_PROBLEMS.get(parsed.problem, ASK_NUMBER[request]))
+    return None
+
+
+def _invoices(dispatcher: CollectingDispatcher, session, viewer: Viewer, text: str, today: date) -> None:
+    number = _number_or_ask(dispatcher, text, "invoice_copy")
+    if number is None:
         return
-    invoices = find_invoices(session, viewer, parsed.number, today)
+    invoices = find_invoices(session, viewer, number, today)
     if not invoices:
-        dispatcher.utter_message(text=_not_invoiced(session, viewer, parsed.number))
+        dispatcher.utter_message(text=_not_invoiced(session, viewer, number))
         return
     for invoice in invoices:
         lines = [
@@ -113,13 +121,12 @@ def _invoices(dispatcher: CollectingDispatcher, session, viewer: Viewer, text: s
 
 def _boletos(dispatcher: CollectingDispatcher, session, viewer: Viewer, text: str, today: date,
              ticket_link: str) -> None:
-    parsed = parse_document_number(text)
-    if parsed.problem in NUMBER_PROBLEMS or not parsed.number:
-        dispatcher.utter_message(text=NUMBER_PROBLEMS.get(parsed.problem, ASK_NUMBER["boleto_copy"]))
+    number = _number_or_ask(dispatcher, text, "boleto_copy")
+    if number is None:
         return
-    boletos = find_boletos(session, viewer, parsed.number, today)
+    boletos = find_boletos(session, viewer, number, today)
     if not boletos:
-        dispatcher.utter_message(text=_not_invoiced(session, viewer, parsed.number))
+        dispatcher.utter_message(text=_not_invoiced(session, viewer, number))
         return
     for boleto in boletos:
         lines = [
