@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -11,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from portal import ids
+from portal.clock import today_in_brazil
 from portal.db import session_scope
 from portal.lookups import Eligibility, registration_eligibility
 
@@ -42,7 +42,7 @@ class ActionCheckEligibility(Action):
                   domain: Dict[Text, Any]) -> List[EventType]:
         cnpj = tracker.get_slot("eligibility_cnpj") or ""
         with session_scope() as session:
-            result = registration_eligibility(session, cnpj, date.today())
+            result = registration_eligibility(session, cnpj, today_in_brazil())
         shown = ids.format_cnpj(cnpj) if ids.is_valid_cnpj(cnpj) else cnpj
         if result is Eligibility.ELIGIBLE:
             dispatcher.utter_message(

@@ -75,8 +75,8 @@ class ValidateLoginForm(FormValidationAction):
         wait = minutes(result.retry_after.total_seconds()) if result.retry_after else "alguns minutos"
         if result.outcome is CodeRequest.TOO_MANY:
             dispatcher.utter_message(
-                text=f"Já enviamos 3 códigos para esse CPF nos últimos 15 minutos. Use o último "
-                     f"código recebido ou tente de novo em {wait}."
+                text=f"Já enviamos 3 códigos para esse CPF nos últimos 15 minutos. Por segurança, "
+                     f"peça de novo a consulta daqui a {wait}."
             )
         else:
             dispatcher.utter_message(
@@ -103,12 +103,13 @@ class ValidateLoginForm(FormValidationAction):
                 tries = "1 tentativa" if left == 1 else f"{left} tentativas"
                 dispatcher.utter_message(text=f"Código incorreto. Confira o e-mail e digite de novo (restam {tries}).")
                 return {"login_code": None}
-            dispatcher.utter_message(text="Não consegui confirmar a sua identidade com esse código.")
+            dispatcher.utter_message(text="Não consegui confirmar a sua identidade com esse código. "
+                                          "Se precisar, fale com o nosso time de pós-venda.")
             return {"login_code": GAVE_UP}
         if result.outcome in (CodeCheck.EXPIRED, CodeCheck.NO_CODE):
             dispatcher.utter_message(
-                text="Esse código expirou ou já foi usado. Peça de novo a consulta que eu envio "
-                     "um código novo."
+                text="Esse código expirou ou já foi substituído por um mais novo. Peça de novo a "
+                     "consulta para receber outro código."
             )
             return {"login_code": GAVE_UP}
         wait = minutes(result.retry_after.total_seconds()) if result.retry_after else "15 minutos"

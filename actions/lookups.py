@@ -16,6 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.formatting import day, money
+from portal.clock import today_in_brazil
 from portal.db import session_scope
 from portal.documents import DocumentKind, sign_link
 from portal.lookups import (
@@ -33,12 +34,12 @@ from portal.models import OrderStatus
 from portal.settings import settings
 
 NOT_FOUND = (
-    "Não encontrei esse pedido na sua conta. Confira o número (são 7 dígitos, por exemplo "
-    "4500123) ou peça \"meus últimos pedidos\"."
+    "Não encontrei esse pedido na sua conta. Confira o número (por exemplo 4500123) ou "
+    "peça \"meus últimos pedidos\"."
 )
 NUMBER_PROBLEMS = {
     NumberProblem.HAS_LETTERS: "O número do pedido ou da nota tem só dígitos (por exemplo 4500123). Pode conferir e mandar de novo?",
-    NumberProblem.TOO_LONG: "Esse número é longo demais para um pedido ou nota fiscal. Pedidos têm 7 dígitos (por exemplo 4500123); confira e mande de novo, por favor.",
+    NumberProblem.TOO_LONG: "Esse número é longo demais para um pedido ou nota fiscal (por exemplo 4500123). Confira e mande de novo, por favor.",
 }
 ASK_NUMBER = {
     "invoice_copy": "Me diga o número do pedido ou da nota fiscal, por exemplo: \"2ª via da nota do pedido 4500123\".",
@@ -132,15 +133,16 @@ def _boletos(dispatcher: CollectingDispatcher, session, viewer: Viewer, text: st
         lines = [
             f"Boleto da nota {boleto.invoice_number} (pedido {boleto.order_number}): "
             f"{money(boleto.amount)}, vencimento {day(boleto.due_date)} · {boleto.status}",
-            "Linha digitável (copie e cole no app do banco):",
-            boleto.linha_digitavel,
         ]
+        if boleto.status == "pago":
+            lines.append(f"Pago em {day(boleto.paid_on)}. ✅ Não é preciso pagar de novo.")
+            dispatcher.utter_message(text="\n".join(lines))
+            continue
+        lines += ["Linha digitável (copie e cole no app do banco):", boleto.linha_digitavel]
         if boleto.status == "vencido":
             lines.append(f"Este boleto venceu. Para receber um boleto atualizado, abra um chamado: "
                          f"{ticket_link}")
-        elif boleto.status == "pago":
-            lines.append(f"Pago em {day(boleto.paid_on)}. ✅")
-        if viewer.can_download and boleto.status != "pago":
+        if viewer.can_download:
             lines.append("PDF do boleto (link válido por 15 minutos): "
                          + _link(viewer, DocumentKind.BOLETO, boleto.id))
         elif not viewer.can_download:
@@ -177,14 +179,16 @@ def _payments(dispatcher: CollectingDispatcher, session, viewer: Viewer, today: 
     else:
         lines.append("Nenhum boleto em aberto.")
     if paid.count:
-        lines.append(f"Pagos nos últimos 30 dias: {paid.count} boleto(s), total {money(paid.total)}.")
+        lines.append(f"Pagos nos últimos 30 dias: {paid.count} boleto(s), total {money(paid.total)}. Os mais recentes:")
+        for boleto in paid.first:
+            lines.append(f"  • {day(boleto.paid_on)}: {money(boleto.amount)} (NF {boleto.invoice_number})")
     dispatcher.utter_message(text="\n".join(lines))
 
 
 def answer_lookup(dispatcher: CollectingDispatcher, user_id: int, request: str | None,
                   text: str, ticket_link: str, greeting: bool = False) -> bool:
     """Answers ``request`` for the user; False when the user is no longer valid."""
-    today = date.today()
+    today = today_in_brazil()
     with session_scope() as session:
         viewer = viewer_for(session, user_id)
         if viewer is None:

@@ -69,7 +69,7 @@ def latency(stack: Stack, turns: int = 200, per_conversation: int = 20) -> list[
     url = f"{stack.rasa_url}/webhooks/rest/webhook"
     session = requests.Session()
     for i in range(10):  # warm-up, not counted
-        timed_turn(session, url, "warmup", QUESTIONS[i % len(QUESTIONS)])
+        timed_turn(session, url, "bench-warmup", QUESTIONS[i % len(QUESTIONS)])
     samples = []
     sender = ""
     for i in range(turns):

@@ -7,14 +7,14 @@
 from __future__ import annotations
 
 import html
-from datetime import date
 
 from sanic import Sanic, response
 from sanic.request import Request
 
+from portal.clock import today_in_brazil
 from portal.db import session_scope
 from portal.documents import Document, LinkProblem, open_document
-from portal.settings import settings
+from portal.settings import check_production_secrets, settings
 
 PROBLEM_PAGES = {
     LinkProblem.EXPIRED: (
@@ -29,8 +29,8 @@ PROBLEM_PAGES = {
     ),
     LinkProblem.FORBIDDEN: (
         "Download não permitido",
-        "Este documento não está disponível para o seu usuário. O perfil Visualizador "
-        "não permite download; se precisar, fale com o administrador da sua revenda.",
+        "Este documento não está disponível para o seu usuário. Lembre-se de que o perfil "
+        "Visualizador não permite download; se precisar, fale com o administrador da sua revenda.",
     ),
 }
 
@@ -49,6 +49,7 @@ def problem_page(problem: LinkProblem) -> response.HTTPResponse:
 
 
 def create_app(name: str = "myscansource_console") -> Sanic:
+    check_production_secrets()
     app = Sanic(name)
     app.config.REQUEST_MAX_SIZE = 64 * 1024
 
@@ -61,7 +62,7 @@ def create_app(name: str = "myscansource_console") -> Sanic:
         if len(token) > 2048:
             return problem_page(LinkProblem.INVALID)
         with session_scope() as session:
-            result = open_document(session, settings().download_secret, token, date.today())
+            result = open_document(session, settings().download_secret, token, today_in_brazil())
         if not isinstance(result, Document):
             return problem_page(result)
         return response.raw(

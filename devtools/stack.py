@@ -233,7 +233,7 @@ Ready in {seconds:.0f}s. Logs: {stack.log_dir}/rasa.log and actions.log
 Talk to the assistant:
   REST:   curl -s {stack.rasa_url}/webhooks/rest/webhook \\
             -H 'Content-Type: application/json' \\
-            -d '{{"sender": "eu", "message": "esqueci minha senha"}}'
+            -d '{{"sender": "minha-conversa-1", "message": "esqueci minha senha"}}'
   Shell:  .venv/bin/python -m devtools.chat        (type messages, Ctrl-D to quit)
   Socket: socket.io at {stack.rasa_url} (events user_uttered / bot_uttered)
   Action server: {stack.action_url}/health

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,8 @@ from sqlalchemy.orm import Session
 from portal import ids
 from portal.mail import Mailer
 from portal.models import OneTimeCode, User, utcnow
+
+logger = logging.getLogger(__name__)
 
 CODE_TTL = timedelta(minutes=10)
 WINDOW = timedelta(minutes=15)
@@ -74,16 +77,23 @@ class AuthService:
     def _hash(self, cpf: str, code: str) -> str:
         return hmac.new(self.secret, f"{cpf}:{code}".encode(), hashlib.sha256).hexdigest()
 
-    def _locked_until(self, cpf: str, now: datetime) -> datetime | None:
-        recent = self.session.scalars(
+    def _recent(self, cpf: str, now: datetime) -> list[OneTimeCode]:
+        return self.session.scalars(
             select(OneTimeCode).where(
-                OneTimeCode.cpf == cpf,
-                OneTimeCode.created_at > now - WINDOW - CODE_TTL,
-                OneTimeCode.failed_attempts >= MAX_FAILURES,
+                OneTimeCode.cpf == cpf, OneTimeCode.created_at > now - WINDOW - CODE_TTL
             )
         ).all()
-        until = max((c.locked_until for c in recent), default=None)
+
+    def _locked_until(self, cpf: str, now: datetime) -> datetime | None:
+        until = max((c.locked_until for c in self._recent(cpf, now) if c.locked_until), default=None)
         return until if until and until > now else None
+
+    def _retire_codes(self, cpf: str, now: datetime) -> None:
+        """No earlier code works once a new one is issued or one was used."""
+        for code in self.session.scalars(
+            select(OneTimeCode).where(OneTimeCode.cpf == cpf, OneTimeCode.used_at.is_(None))
+        ):
+            code.used_at = now
 
     def request_code(self, cpf_text: str) -> CodeRequestResult:
         cpf = ids.digits(cpf_text)
@@ -101,6 +111,7 @@ class AuthService:
         if len(issued) >= MAX_CODES_PER_WINDOW:
             return CodeRequestResult(CodeRequest.TOO_MANY, issued[0] + WINDOW - now)
 
+        self._retire_codes(cpf, now)
         code = f"{secrets.randbelow(10**6):06d}"
         user = self.session.scalar(select(User).where(User.cpf == cpf, User.active.is_(True)))
         stored = code if user else secrets.token_hex(16)  # unknown CPF: an unmatchable decoy
@@ -108,15 +119,24 @@ class AuthService:
                                      expires_at=now + CODE_TTL, failed_attempts=0))
         self.session.flush()
         if user:
+            self._mail_code(user, code)
+        return CodeRequestResult(CodeRequest.SENT)
+
+    def _mail_code(self, user: User, code: str) -> None:
+        # A failed delivery must not change the answer (it would reveal that the
+        # CPF is registered); it is logged for the team instead.
+        try:
             self.mailer.send(
                 user.email,
                 "Seu código de acesso ao assistente My ScanSource",
                 f"Olá, {user.name.split()[0]}!\n\n"
                 f"Seu código para continuar no atendimento é: {code}\n\n"
-                "Ele vale por 10 minutos. Se você não pediu este código, ignore este e-mail.\n\n"
+                "Ele vale por 10 minutos. Não compartilhe este código com ninguém.\n"
+                "Se você não pediu este código, ignore este e-mail.\n\n"
                 "Equipe My ScanSource",
             )
-        return CodeRequestResult(CodeRequest.SENT)
+        except Exception:  # noqa: BLE001 - any transport error
+            logger.exception("could not e-mail a one-time code to user %s", user.id)
 
     def check_code(self, cpf_text: str, code_text: str) -> CodeCheckResult:
         cpf = ids.digits(cpf_text)
@@ -139,12 +159,13 @@ class AuthService:
             return CodeCheckResult(CodeCheck.EXPIRED)
         if not hmac.compare_digest(latest.code_hash, self._hash(cpf, code)):
             latest.failed_attempts += 1
-            if latest.failed_attempts >= MAX_FAILURES:
+            self.session.flush()
+            failures = sum(c.failed_attempts for c in self._recent(cpf, now))
+            if failures >= MAX_FAILURES:  # counted per CPF, across its recent codes
                 latest.locked_until = now + LOCK
                 return CodeCheckResult(CodeCheck.LOCKED, retry_after=LOCK)
-            return CodeCheckResult(CodeCheck.WRONG,
-                                   attempts_left=MAX_FAILURES - latest.failed_attempts)
-        latest.used_at = now
+            return CodeCheckResult(CodeCheck.WRONG, attempts_left=MAX_FAILURES - failures)
+        self._retire_codes(cpf, now)
         user_id = self.session.scalar(
             select(User.id).where(User.cpf == cpf, User.active.is_(True))
         )

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal import ids
+from portal.clock import today_in_brazil
 from portal.models import (
     ORDER_FLOW,
     Boleto,
@@ -125,7 +126,7 @@ def is_empty(session: Session) -> bool:
 def create_demo_data(session: Session, today: date | None = None, orders: int = ORDERS,
                      seed: int = SEED) -> DemoSummary:
     """Fills an empty database with the demo data; returns what it created."""
-    today = today or date.today()
+    today = today or today_in_brazil()
     rng = random.Random(seed)
     resellers = _resellers(session, rng, today)
     users = _users(session, rng, resellers)
@@ -230,7 +231,7 @@ def _orders(session: Session, rng: random.Random, resellers: list[Reseller], tod
 
 def _history(status: OrderStatus, rng: random.Random) -> list[OrderStatus]:
     if status is OrderStatus.CANCELADO:
-        reached = rng.randint(1, 4)  # cancelled before shipping
+        reached = rng.randint(1, 3)  # cancelled before invoicing: no NF, no boleto
         return ORDER_FLOW[:reached] + [OrderStatus.CANCELADO]
     return ORDER_FLOW[: ORDER_FLOW.index(status) + 1]
 

@@ -81,9 +81,25 @@ _CANDIDATE = re.compile(r"(?<![\w.\-])(\d[\d.\-]*\d|\d)(?![\w\-])")
 _ALNUM_WITH_DIGITS = re.compile(r"\b(?=\w*\d)(?=\w*[a-zA-Z])\w{4,}\b")
 
 
+_MONEY_OR_DATE = re.compile(
+    r"R\$\s*[\d.,]+|\b\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}\b|\b\d[\d.]*,\d{2}\b", re.IGNORECASE
+)
+_AFTER_KEYWORD = re.compile(
+    r"\b(?:pedido|ped|nf-?e?|nota(?:\s+fiscal)?|danfe|boleto)\b\D{0,8}?(?<![^\W\d_])(\d[\d.\-]*\d)(?![\w\-])", re.IGNORECASE
+)
+
+
 def parse_document_number(text: str | None) -> DocumentNumber:
-    """The order or NF number in a free-text message ("pedido 4500123?")."""
-    text = text or ""
+    """The order or NF number in a free-text message ("pedido 4500123?").
+
+    Amounts ("R$ 12.345,67") and dates are not numbers of documents; a number
+    right after "pedido", "nf", "nota"... wins over other numbers.
+    """
+    text = _MONEY_OR_DATE.sub(" ", text or "")
+    for match in _AFTER_KEYWORD.finditer(text):
+        number = ids.digits(match.group(1))
+        if MIN_DOCUMENT_DIGITS <= len(number) <= MAX_DOCUMENT_DIGITS:
+            return DocumentNumber(number=number.lstrip("0") or "0")
     numbers = [ids.digits(m) for m in _CANDIDATE.findall(text)]
     numbers = [n for n in numbers if len(n) >= MIN_DOCUMENT_DIGITS]
     fitting = [n for n in numbers if len(n) <= MAX_DOCUMENT_DIGITS]

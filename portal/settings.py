@@ -57,3 +57,26 @@ class Settings:
 
 def settings() -> Settings:
     return Settings.from_env()
+
+
+# Development defaults that must never sign or protect anything in production.
+DEV_SECRETS = {
+    "OTP_SECRET": "dev-only-otp-secret",
+    "DOWNLOAD_SECRET": "dev-only-download-secret-change-me-0000",
+    "RASA_AUTH_TOKEN": "dev-only-rasa-token",
+}
+
+
+def check_production_secrets() -> None:
+    """With APP_ENV=production, refuse to start on a default or short secret."""
+    if os.environ.get("APP_ENV", "development") != "production":
+        return
+    weak = [
+        name for name, default in DEV_SECRETS.items()
+        if (os.environ.get(name) or default) == default or len(os.environ.get(name, "")) < 32
+    ]
+    if weak:
+        raise RuntimeError(
+            "APP_ENV=production but these secrets are unset, default or shorter than 32 "
+            f"characters: {', '.join(weak)}"
+        )

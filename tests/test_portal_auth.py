@@ -165,3 +165,46 @@ def test_codes_that_are_not_six_digits_are_refused_without_counting(env, code):
         auth.request_code(user.cpf)
         assert auth.check_code(user.cpf, code).outcome is CodeCheck.BAD_FORMAT
         assert s.scalar(select(OneTimeCode.failed_attempts).where(OneTimeCode.cpf == user.cpf)) == 0
+
+
+def test_wrong_codes_count_per_cpf_across_new_codes(env):
+    url, mailer, clock, maildir, users, _ = env
+    user = users[7]
+    for _ in range(2):
+        with session_scope(url) as s:
+            service(s, mailer, clock).request_code(user.cpf)
+        for _ in range(2):
+            with session_scope(url) as s:
+                service(s, mailer, clock).check_code(user.cpf, "000000")
+        clock.advance(minutes=1)
+    with session_scope(url) as s:
+        auth = service(s, mailer, clock)
+        auth.request_code(user.cpf)
+        assert auth.check_code(user.cpf, "000001").outcome is CodeCheck.LOCKED  # the 5th wrong try
+
+
+def test_a_used_or_replaced_code_never_works_again(env):
+    url, mailer, clock, maildir, users, _ = env
+    user = users[8]
+    with session_scope(url) as s:
+        auth = service(s, mailer, clock)
+        auth.request_code(user.cpf)
+        clock.advance(seconds=10)
+        auth.request_code(user.cpf)
+    first, second = mailed_codes(maildir, user.email)
+    with session_scope(url) as s:
+        auth = service(s, mailer, clock)
+        assert auth.check_code(user.cpf, second).outcome is CodeCheck.OK
+        assert auth.check_code(user.cpf, first).outcome is CodeCheck.NO_CODE
+        assert auth.check_code(user.cpf, second).outcome is CodeCheck.NO_CODE
+
+
+def test_a_mail_failure_gives_the_same_answer(env):
+    url, _, clock, maildir, users, _ = env
+
+    class BrokenMailer:
+        def send(self, *args):
+            raise OSError("smtp down")
+
+    with session_scope(url) as s:
+        assert service(s, BrokenMailer(), clock).request_code(users[9].cpf).outcome is CodeRequest.SENT

@@ -162,3 +162,34 @@ def test_conversation_survives_a_server_restart(stack):
     # failure in a row, so the ticket offer comes instead of starting over.
     second = stack.say(sender, "flurbo zig zag plim")
     assert second[0]["text"] == response_text("utter_default")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message": "oi"},  # no sender: Rasa would use one shared "default" conversation
+        {"sender": "", "message": "oi"},
+        {"sender": "abc", "message": "oi"},
+        {"sender": "x" * 200, "message": "oi"},
+        {"sender": "com espaço 123", "message": "oi"},
+        {"sender": "valid-sender-1", "message": 12345},
+        {"sender": "valid-sender-2", "message": ["lista"]},
+        ["not", "an", "object"],
+    ],
+)
+def test_malformed_rest_requests_get_a_4xx(stack, body):
+    import requests
+
+    reply = requests.post(f"{stack.rasa_url}/webhooks/rest/webhook", json=body, timeout=10)
+    assert 400 <= reply.status_code < 500
+
+
+def test_a_client_cannot_claim_another_channel(stack):
+    import requests
+
+    sender = new_sender()
+    requests.post(f"{stack.rasa_url}/webhooks/rest/webhook",
+                  json={"sender": sender, "message": "oi", "input_channel": "whatsapp"}, timeout=10)
+    tracker = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker",
+                           params={"token": stack.auth_token}, timeout=10).json()
+    assert tracker["latest_input_channel"] == "rest"
