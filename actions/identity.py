@@ -40,6 +40,7 @@ class ActionRememberRequest(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         intent = tracker.latest_message.get("intent", {}).get("name")
+        dispatcher.utter_message(response="utter_identify_first")
         return [
             SlotSet("pending_request", intent if intent in LOOKUP_INTENTS else None),
             SlotSet("pending_text", tracker.latest_message.get("text")),

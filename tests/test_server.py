@@ -125,7 +125,8 @@ def test_lookups_from_an_anonymous_user_ask_for_identification(stack):
     for message in ["qual o status do meu pedido 4500123?", "quero a segunda via do boleto",
                     "preciso da nota fiscal do pedido 4500001", "tem algum pagamento vencido?"]:
         replies = stack.say(new_sender(), message)
-        assert [r["text"] for r in replies] == [response_text("utter_ask_login_cpf")]
+        assert [r["text"] for r in replies] == [response_text("utter_identify_first"),
+                                                response_text("utter_ask_login_cpf")]
 
 
 def test_talking_to_a_person_points_to_the_support_channel(stack):
