@@ -54,7 +54,7 @@ def _link(viewer: Viewer, kind: DocumentKind, document_id: int) -> str:
 
 def _order_text(order) -> str:
     lines = [
-        f"Pedido {order.number} (de {day(order.placed_on)}): *{order.status.value}* "
+        f"Pedido {order.number} (de {day(order.placed_on)}): {order.status.value} "
         f"desde {day(order.status_changed_at)}.",
         order.meaning,
     ]
