@@ -145,7 +145,7 @@ def _boletos(dispatcher: CollectingDispatcher, session, viewer: Viewer, text: st
         if viewer.can_download:
             lines.append("PDF do boleto (link válido por 15 minutos): "
                          + _link(viewer, DocumentKind.BOLETO, boleto.id))
-        elif not viewer.can_download:
+        else:
             lines.append("O seu perfil é Visualizador, que não permite download; use a linha digitável acima.")
         dispatcher.utter_message(text="\n".join(lines))
 

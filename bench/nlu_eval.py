@@ -47,7 +47,7 @@ def suggestions(ranking: list[dict]) -> list[str]:
     return offered(ranking)
 
 
-def load_holdout(pattern: str) -> list[tuple[str, str]]:
+def load_examples(pattern: str) -> list[tuple[str, str]]:
     from rasa.shared.nlu.training_data.loading import load_data
 
     examples = []
@@ -111,7 +111,7 @@ def main() -> int:
 
     configure_structlog(logging.WARNING)
 
-    examples = load_holdout(args.holdout)
+    examples = load_examples(args.holdout)
     texts = [text for text, _ in examples]
     gold = [intent for _, intent in examples]
     parses = asyncio.run(predict(args.model, texts))
@@ -131,6 +131,8 @@ def main() -> int:
     )
     confusions = Counter((gold[i], final[i]) for i in wrong + [i for i in oos if final[i] not in (OOS, FALLBACK)])
 
+    training = load_examples(str(ROOT / "data" / "nlu" / "*.yml"))
+    print(f"training examples:            {len(training)} ({len({i for _, i in training})} intents)")
     print(f"held-out examples:            {len(examples)} ({len(set(gold))} intents)")
     print(f"accuracy (final):             {acc:.3f}")
     print(f"weighted F1 (final):          {f1:.3f}")
