@@ -15,12 +15,16 @@ from rasa_sdk.types import DomainDict
 
 from actions.formatting import minutes
 from actions.lookups import answer_lookup
+from actions.tickets import TICKET_SLOTS
 from portal import ids
 from portal.auth import AuthService, CodeCheck, CodeRequest
 from portal.db import session_scope
 from portal.mail import Mailer
 from portal.settings import settings
 
+# Every slot a form fills: cleared when a form is abandoned or the user logs out.
+FORM_SLOTS = ["login_cpf", "login_code", "eligibility_cnpj", "pending_request", "pending_text",
+              *TICKET_SLOTS, "ticket_handoff", "ticket_lookup_protocol", "ticket_lookup_email"]
 LOOKUP_INTENTS = {"order_status", "invoice_copy", "boleto_copy", "payment_status"}
 # Slot value that ends the form without an identity (locked, too many codes).
 GAVE_UP = "-"
@@ -135,9 +139,8 @@ class ActionFinishLogin(Action):
         if not tracker.get_slot("authenticated") or user_id is None:
             return reset
         request = tracker.get_slot("pending_request")
-        answer_lookup(dispatcher, int(user_id), request, tracker.get_slot("pending_text") or "",
-                      tracker.get_slot("link_chamado"), greeting=True)
-        return reset
+        return reset + answer_lookup(dispatcher, int(user_id), request,
+                                     tracker.get_slot("pending_text") or "", greeting=True)
 
 
 class ActionCancelForm(Action):
@@ -147,9 +150,8 @@ class ActionCancelForm(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         dispatcher.utter_message(response="utter_form_cancelled")
-        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("login_cpf", None),
-                SlotSet("login_code", None), SlotSet("eligibility_cnpj", None),
-                SlotSet("pending_request", None), SlotSet("pending_text", None)]
+        return [ActiveLoop(None), SlotSet("requested_slot", None)] + [
+            SlotSet(name, None) for name in FORM_SLOTS]
 
 
 class ActionLogout(Action):
@@ -166,6 +168,5 @@ class ActionLogout(Action):
         else:
             dispatcher.utter_message(text="Você não está identificado no chat neste momento.")
         return [ActiveLoop(None), SlotSet("requested_slot", None),
-                SlotSet("authenticated", False), SlotSet("auth_user_id", None),
-                SlotSet("login_cpf", None), SlotSet("login_code", None),
-                SlotSet("pending_request", None), SlotSet("pending_text", None)]
+                SlotSet("authenticated", False), SlotSet("auth_user_id", None)] + [
+            SlotSet(name, None) for name in FORM_SLOTS]

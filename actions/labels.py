@@ -31,5 +31,6 @@ INTENT_LABELS: dict[str, str] = {
     "payment_status": "Status de pagamento",
     "open_ticket": "Abrir um chamado",
     "talk_to_human": "Falar com uma pessoa",
+    "ticket_status": "Status do chamado",
     "check_eligibility": "Verificar meu CNPJ",
 }

@@ -30,7 +30,7 @@ from portal.lookups import (
     recent_orders,
     viewer_for,
 )
-from portal.models import OrderStatus
+from portal.models import OrderStatus, TicketCategory
 from portal.settings import settings
 
 NOT_FOUND = (
@@ -41,6 +41,7 @@ NUMBER_PROBLEMS = {
     NumberProblem.HAS_LETTERS: "O número do pedido ou da nota tem só dígitos (por exemplo 4500123). Pode conferir e mandar de novo?",
     NumberProblem.TOO_LONG: "Esse número é longo demais para um pedido ou nota fiscal (por exemplo 4500123). Confira e mande de novo, por favor.",
 }
+NEW_BOLETO_BUTTON = {"title": "Pedir boleto novo", "payload": "/open_ticket"}
 ASK_NUMBER = {
     "invoice_copy": "Me diga o número do pedido ou da nota fiscal, por exemplo: \"2ª via da nota do pedido 4500123\".",
     "boleto_copy": "Me diga o número do pedido ou da nota fiscal do boleto, por exemplo: \"boleto do pedido 4500123\".",
@@ -120,15 +121,17 @@ def _invoices(dispatcher: CollectingDispatcher, session, viewer: Viewer, text: s
         dispatcher.utter_message(text="\n".join(lines))
 
 
-def _boletos(dispatcher: CollectingDispatcher, session, viewer: Viewer, text: str, today: date,
-             ticket_link: str) -> None:
+def _boletos(dispatcher: CollectingDispatcher, session, viewer: Viewer, text: str,
+             today: date) -> str | None:
+    """Answers with the boletos; returns a ticket context when one is overdue."""
     number = _number_or_ask(dispatcher, text, "boleto_copy")
     if number is None:
-        return
+        return None
     boletos = find_boletos(session, viewer, number, today)
     if not boletos:
         dispatcher.utter_message(text=_not_invoiced(session, viewer, number))
-        return
+        return None
+    context = None
     for boleto in boletos:
         lines = [
             f"Boleto da nota {boleto.invoice_number} (pedido {boleto.order_number}): "
@@ -139,15 +142,22 @@ def _boletos(dispatcher: CollectingDispatcher, session, viewer: Viewer, text: st
             dispatcher.utter_message(text="\n".join(lines))
             continue
         lines += ["Linha digitável (copie e cole no app do banco):", boleto.linha_digitavel]
-        if boleto.status == "vencido":
-            lines.append(f"Este boleto venceu. Para receber um boleto atualizado, abra um chamado: "
-                         f"{ticket_link}")
         if viewer.can_download:
             lines.append("PDF do boleto (link válido por 15 minutos): "
                          + _link(viewer, DocumentKind.BOLETO, boleto.id))
         else:
             lines.append("O seu perfil é Visualizador, que não permite download; use a linha digitável acima.")
-        dispatcher.utter_message(text="\n".join(lines))
+        if boleto.status == "vencido":
+            lines.append("Este boleto venceu. Para receber um boleto atualizado, com nova data de "
+                         "vencimento, posso abrir um chamado para você.")
+            context = ticket_context(
+                TicketCategory.PAGAMENTOS,
+                f"Preciso de um boleto atualizado (nova data de vencimento) para a NF {boleto.invoice_number} "
+                f"do pedido {boleto.order_number}, de {money(boleto.amount)}, vencido em {day(boleto.due_date)}.")
+            dispatcher.utter_message(text="\n".join(lines), buttons=[NEW_BOLETO_BUTTON])
+        else:
+            dispatcher.utter_message(text="\n".join(lines))
+    return context
 
 
 def _not_invoiced(session, viewer: Viewer, number: str) -> str:
@@ -160,8 +170,8 @@ def _not_invoiced(session, viewer: Viewer, number: str) -> str:
             "por isso ainda não tem nota fiscal nem boleto.")
 
 
-def _payments(dispatcher: CollectingDispatcher, session, viewer: Viewer, today: date,
-              ticket_link: str) -> None:
+def _payments(dispatcher: CollectingDispatcher, session, viewer: Viewer, today: date) -> str | None:
+    """Answers with the summary; returns a ticket context when titles are overdue."""
     summary = payment_summary(session, viewer, today)
     lines = ["Situação dos pagamentos da sua revenda:"]
     overdue, open_, paid = summary.overdue, summary.open, summary.recently_paid
@@ -169,7 +179,7 @@ def _payments(dispatcher: CollectingDispatcher, session, viewer: Viewer, today: 
         lines.append(f"⚠️ Vencidos: {overdue.count} boleto(s), total {money(overdue.total)}. Os mais antigos:")
         for boleto in overdue.first:
             lines.append(f"  • NF {boleto.invoice_number}: {money(boleto.amount)}, venceu em {day(boleto.due_date)}")
-        lines.append(f"  Para um boleto atualizado, abra um chamado: {ticket_link}")
+        lines.append("  Para receber boletos atualizados, posso abrir um chamado para você.")
     else:
         lines.append("Nenhum boleto vencido. 👍")
     if open_.count:
@@ -182,18 +192,32 @@ def _payments(dispatcher: CollectingDispatcher, session, viewer: Viewer, today: 
         lines.append(f"Pagos nos últimos 30 dias: {paid.count} boleto(s), total {money(paid.total)}. Os mais recentes:")
         for boleto in paid.first:
             lines.append(f"  • {day(boleto.paid_on)}: {money(boleto.amount)} (NF {boleto.invoice_number})")
-    dispatcher.utter_message(text="\n".join(lines))
+    if not overdue.count:
+        dispatcher.utter_message(text="\n".join(lines))
+        return None
+    dispatcher.utter_message(text="\n".join(lines), buttons=[NEW_BOLETO_BUTTON])
+    notes = ", ".join(f"NF {b.invoice_number} (vencida em {day(b.due_date)})" for b in overdue.first)
+    return ticket_context(TicketCategory.PAGAMENTOS,
+                          f"Preciso de boletos atualizados para {overdue.count} título(s) vencido(s), "
+                          f"total {money(overdue.total)}: {notes}.")
+
+
+def ticket_context(category: TicketCategory, description: str) -> str:
+    """What a ticket opened right after this answer is about (slot ``ticket_context``)."""
+    return f"{category.value}|{description}"
 
 
 def answer_lookup(dispatcher: CollectingDispatcher, user_id: int, request: str | None,
-                  text: str, ticket_link: str, greeting: bool = False) -> bool:
-    """Answers ``request`` for the user; False when the user is no longer valid."""
+                  text: str, greeting: bool = False) -> List[EventType]:
+    """Answers ``request`` for the user; the events to apply (identity dropped
+    when the user is no longer valid, the ticket context of the answer)."""
     today = today_in_brazil()
+    context = None
     with session_scope() as session:
         viewer = viewer_for(session, user_id)
         if viewer is None:
             dispatcher.utter_message(text="Não consegui confirmar o seu acesso. Por favor, identifique-se de novo.")
-            return False
+            return [SlotSet("authenticated", False), SlotSet("auth_user_id", None)]
         if greeting:
             dispatcher.utter_message(text=f"Pronto, {viewer.first_name}! Identidade confirmada. ✅")
         if request == "order_status":
@@ -201,12 +225,12 @@ def answer_lookup(dispatcher: CollectingDispatcher, user_id: int, request: str |
         elif request == "invoice_copy":
             _invoices(dispatcher, session, viewer, text, today)
         elif request == "boleto_copy":
-            _boletos(dispatcher, session, viewer, text, today, ticket_link)
+            context = _boletos(dispatcher, session, viewer, text, today)
         elif request == "payment_status":
-            _payments(dispatcher, session, viewer, today, ticket_link)
+            context = _payments(dispatcher, session, viewer, today)
         elif greeting:
             dispatcher.utter_message(text="Agora posso consultar pedidos, notas fiscais, boletos e pagamentos. O que você precisa?")
-    return True
+    return [SlotSet("ticket_context", context)]
 
 
 class ActionLookup(Action):
@@ -218,7 +242,6 @@ class ActionLookup(Action):
         user_id = tracker.get_slot("auth_user_id")
         request = tracker.latest_message.get("intent", {}).get("name")
         text = tracker.latest_message.get("text") or ""
-        if user_id is None or not answer_lookup(dispatcher, int(user_id), request, text,
-                                                 tracker.get_slot("link_chamado")):
-            return [SlotSet("authenticated", False), SlotSet("auth_user_id", None)]
-        return []
+        if user_id is None:
+            return [SlotSet("authenticated", False)]
+        return answer_lookup(dispatcher, int(user_id), request, text)

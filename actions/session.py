@@ -1,13 +1,21 @@
-"""Session start: applies the configured links to the link slots."""
+"""Session start: applies the configured links to the link slots, and keeps a
+conversation that a person has taken over paused (a new session would
+otherwise let the bot talk over the agent)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+
+from portal.db import session_scope
+from portal.tickets import live_ticket
+
+logger = logging.getLogger(__name__)
 
 
 def link_overrides(domain: Dict[Text, Any]) -> Dict[Text, Text]:
@@ -39,5 +47,16 @@ class ActionSessionStart(Action):
     ) -> List[EventType]:
         events: List[EventType] = [SessionStarted()]
         events += [SlotSet(name, url) for name, url in link_overrides(domain).items()]
+        if _handed_over(tracker.sender_id):
+            events.append(ConversationPaused())
         events.append(ActionExecuted("action_listen"))
         return events
+
+
+def _handed_over(sender_id: str) -> bool:
+    try:
+        with session_scope() as session:
+            return live_ticket(session, sender_id) is not None
+    except Exception:  # noqa: BLE001 - the portal database is down: the bot still answers
+        logger.exception("could not check for a live handoff of %s", sender_id)
+        return False

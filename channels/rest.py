@@ -7,18 +7,42 @@
 - ``input_channel`` always reads "rest": a client must not claim to be
   WhatsApp or the web widget.
 - ``message`` must be text (an empty one is fine: the assistant answers it).
+  ``metadata`` and ``?stream=true`` are not supported: nothing a client says
+  about itself is kept.
+- REST cannot push: what an agent wrote to the customer since their previous
+  message (bot events marked ``handoff`` in the conversation) comes first in
+  the answer to their next message. While an agent owns the conversation the
+  bot itself stays silent, so that is all the answer holds.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Optional, Text
+from asyncio import CancelledError
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
+import structlog
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
+from sanic import Blueprint, response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
 _SENDER = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
+structlogger = structlog.get_logger()
+
+
+def agent_messages_since_last_user_turn(events: List[Any], recipient: Text) -> List[Dict[Text, Any]]:
+    """The agent's messages (and the hand-back notice) after the customer's last message."""
+    pending: List[Dict[Text, Any]] = []
+    for event in reversed(events):
+        kind = getattr(event, "type_name", None)
+        if kind == "user":
+            break
+        if kind == "bot" and (getattr(event, "metadata", None) or {}).get("handoff"):
+            pending.append({"recipient_id": recipient, "text": event.text})
+    return pending[::-1]
 
 
 class RestInput(RasaRestInput):
@@ -41,3 +65,34 @@ class RestInput(RasaRestInput):
 
     def _extract_input_channel(self, req: Request) -> Text:
         return self.name()
+
+    async def _pending(self, request: Request, sender_id: Text) -> List[Dict[Text, Any]]:
+        agent = getattr(request.app.ctx, "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return []
+        tracker = await agent.tracker_store.retrieve(sender_id)
+        return agent_messages_since_last_user_turn(list(tracker.events), sender_id) if tracker else []
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        webhook = Blueprint("custom_webhook_RestInput", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            sender_id = await self._extract_sender(request)
+            text = self._extract_message(request)
+            pending = await self._pending(request, sender_id)
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(UserMessage(text, collector, sender_id,
+                                                 input_channel=self.name()))
+            except CancelledError:
+                structlogger.error("rest.message.received.timeout")
+            except Exception:  # noqa: BLE001 - logged; the client gets what was collected
+                structlogger.exception("rest.message.received.failure")
+            return response.json(pending + collector.messages)
+
+        return webhook

@@ -75,6 +75,11 @@ class Stack:
             ACTION_ENDPOINT_URL=f"{self.action_url}/webhook",
             DOCUMENTS_BASE_URL=f"{self.console_url}/documentos/",
             TRACKER_SQLITE_PATH=str(self.tracker_db),
+            # The console reads conversations and replies through Rasa's API,
+            # and the insights read the tracker store.
+            RASA_URL=self.rasa_url,
+            RASA_AUTH_TOKEN=self.auth_token,
+            TRACKER_DATABASE_URL=f"sqlite:///{self.tracker_db}",
             SQLALCHEMY_SILENCE_UBER_WARNING="1",
             TF_CPP_MIN_LOG_LEVEL="3",
             RASA_TELEMETRY_ENABLED="false",
@@ -237,8 +242,10 @@ Talk to the assistant:
   Shell:  .venv/bin/python -m devtools.chat        (type messages, Ctrl-D to quit)
   Socket: socket.io at {stack.rasa_url} (events user_uttered / bot_uttered)
   Action server: {stack.action_url}/health
-  Web app (document downloads): {stack.console_url}/
-  Demo accounts: .venv/bin/python -m portal demo-users
+  Agents' console: {stack.console_url}/atendimento/
+    agente@scansource.com.br / demo-agente-2026 (also agente2@...)
+    supervisor@scansource.com.br / demo-supervisor-2026
+  Demo reseller accounts: .venv/bin/python -m portal demo-users
 
 Ctrl-C stops everything.""",
         flush=True,

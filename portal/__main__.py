@@ -3,20 +3,24 @@
     python -m portal migrate        # create/upgrade the schema (Alembic)
     python -m portal demo-data      # migrate, then add the demo data if the database is empty
     python -m portal demo-users     # print the demo accounts as JSON
+    python -m portal create-agent --email E --name N [--role supervisor]
+                                    # a console account; the password is read from stdin
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 
 from sqlalchemy import select
 
-from portal import demo
+from portal import agents, demo
 from portal.db import session_scope
 from portal.migrate import upgrade
-from portal.models import Order, Reseller, User
+from portal.models import AgentRole, Order, Reseller, User
 
 
 def demo_users(limit_orders: int = 3) -> list[dict]:
@@ -55,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser.add_argument("--orders", type=int, default=demo.ORDERS,
                              help=f"how many orders (default {demo.ORDERS}; the bench uses 200000)")
     sub.add_parser("demo-users", help="print the demo accounts as a JSON list")
+    agent_parser = sub.add_parser("create-agent", help="create a console account (password from stdin)")
+    agent_parser.add_argument("--email", required=True)
+    agent_parser.add_argument("--name", required=True)
+    agent_parser.add_argument("--role", choices=[r.value for r in AgentRole], default=AgentRole.AGENTE.value)
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
@@ -67,6 +75,19 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"demo data created: {summary}", file=sys.stderr)
             else:
                 print("database already has data; demo data not added", file=sys.stderr)
+            if os.environ.get("APP_ENV", "development") != "production":
+                made = agents.create_demo_agents(session)
+                if made:
+                    print(f"demo console agents created: {made} (see the README)", file=sys.stderr)
+    elif args.command == "create-agent":
+        password = (getpass.getpass("Senha: ") if sys.stdin.isatty() else sys.stdin.readline()).rstrip("\n")
+        try:
+            with session_scope() as session:
+                agent = agents.create_agent(session, args.email, args.name, AgentRole(args.role), password)
+                print(f"agent created: {agent.email} ({agent.role.value})", file=sys.stderr)
+        except ValueError as error:
+            print(f"could not create the agent: {error}", file=sys.stderr)
+            return 1
     elif args.command == "demo-users":
         json.dump(demo_users(), sys.stdout, ensure_ascii=False, indent=2)
         print()

@@ -1,5 +1,5 @@
 """The portal's data: resellers, users, orders, notas fiscais, boletos, payments,
-one-time codes and chat identities.
+one-time codes, chat identities, support tickets, agents and the outbox.
 
 SQLAlchemy 1.4 declarative models used with 2.0-style queries
 (``select(...)``, ``session.scalars``). Money is ``Numeric(12, 2)`` read as
@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    JSON,
     String,
     Text,
     UniqueConstraint,
@@ -255,6 +256,195 @@ class ChatIdentity(Base):
     user = relationship("User")
 
     __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_chat_identity"),)
+
+
+class TicketStatus(str, enum.Enum):
+    NOVO = "novo"
+    AGUARDANDO_ATENDENTE = "aguardando atendente"
+    EM_ATENDIMENTO = "em atendimento"
+    AGUARDANDO_CLIENTE = "aguardando cliente"
+    RESOLVIDO = "resolvido"
+
+
+class TicketCategory(str, enum.Enum):
+    ACESSO = "acesso"
+    DOCUMENTOS = "documentos"
+    PEDIDOS = "pedidos"
+    PAGAMENTOS = "pagamentos"
+    OUTRO = "outro"
+
+    @property
+    def label(self) -> str:
+        return CATEGORY_LABELS[self]
+
+
+CATEGORY_LABELS = {
+    TicketCategory.ACESSO: "Acesso/login",
+    TicketCategory.DOCUMENTOS: "Documentos",
+    TicketCategory.PEDIDOS: "Pedidos",
+    TicketCategory.PAGAMENTOS: "Pagamentos",
+    TicketCategory.OUTRO: "Outro assunto",
+}
+
+
+class MessageKind(str, enum.Enum):
+    CLIENTE = "cliente"  # the customer, in the chat
+    ASSISTENTE = "assistente"  # the bot's replies before the ticket
+    AGENTE = "agente"  # an agent's reply, delivered to the customer
+    NOTA = "nota"  # an internal note, never shown to the customer
+
+
+class AgentRole(str, enum.Enum):
+    AGENTE = "agente"
+    SUPERVISOR = "supervisor"
+
+
+class Agent(Base):
+    """A member of the post-sales team who logs into the console."""
+
+    __tablename__ = "agents"
+
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False, unique=True)
+    name = Column(String(120), nullable=False)
+    role = Column(_enum(AgentRole, "agent_role"), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime, nullable=True)
+    created_at = Column(DateTime, nullable=False)
+
+
+class AgentSession(Base):
+    """A console login: the cookie holds a random token, the table its hash."""
+
+    __tablename__ = "agent_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    agent_id = Column(ForeignKey("agents.id"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime, nullable=False)
+
+    agent = relationship("Agent")
+
+
+class Ticket(Base):
+    """A chamado opened from the chat.
+
+    ``protocol`` (MSS-2026-000123) is derived from the id in the same
+    transaction that inserts the row. ``request_key`` makes creation
+    idempotent: the same request never yields two tickets. ``live`` is true
+    while the conversation is paused for a person (handoff).
+    """
+
+    __tablename__ = "tickets"
+
+    id = Column(Integer, primary_key=True)
+    protocol = Column(String(20), nullable=True, unique=True)
+    request_key = Column(String(80), nullable=False, unique=True)
+    status = Column(_enum(TicketStatus, "ticket_status"), nullable=False)
+    category = Column(_enum(TicketCategory, "ticket_category"), nullable=False)
+    description = Column(Text, nullable=False)
+    channel = Column(String(30), nullable=False)
+    sender_id = Column(String(128), nullable=False)
+    # Verified identity (set only from a verified chat identification).
+    user_id = Column(ForeignKey("users.id"), nullable=True, index=True)
+    # Who to answer: the user's registered data, or what an anonymous user typed.
+    contact_name = Column(String(200), nullable=False)
+    contact_email = Column(String(254), nullable=False)
+    contact_cnpj = Column(String(14), nullable=False, index=True)
+    handoff_requested = Column(Boolean, nullable=False, default=False)
+    live = Column(Boolean, nullable=False, default=False)
+    failed_turns = Column(JSON, nullable=False, default=list)
+    assigned_agent_id = Column(ForeignKey("agents.id"), nullable=True, index=True)
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
+    due_at = Column(DateTime, nullable=False)
+    first_response_at = Column(DateTime, nullable=True)
+    resolved_at = Column(DateTime, nullable=True)
+
+    user = relationship("User")
+    assigned_agent = relationship("Agent")
+    messages = relationship("TicketMessage", back_populates="ticket",
+                            order_by="(TicketMessage.created_at, TicketMessage.id)")
+    events = relationship("TicketEvent", back_populates="ticket",
+                          order_by="(TicketEvent.at, TicketEvent.id)")
+
+    __table_args__ = (
+        Index("ix_tickets_status_created", "status", "created_at"),
+        Index("ix_tickets_sender_live", "sender_id", "live"),
+    )
+
+
+class TicketMessage(Base):
+    """A line of the ticket's conversation: transcript, replies, notes.
+
+    ``external_ref`` identifies a message copied from the chat (the tracker
+    event's timestamp), so copying the same message twice adds nothing.
+    """
+
+    __tablename__ = "ticket_messages"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(ForeignKey("tickets.id"), nullable=False, index=True)
+    kind = Column(_enum(MessageKind, "message_kind"), nullable=False)
+    body = Column(Text, nullable=False)
+    agent_id = Column(ForeignKey("agents.id"), nullable=True)
+    in_transcript = Column(Boolean, nullable=False, default=False)
+    external_ref = Column(String(64), nullable=True)
+    created_at = Column(DateTime, nullable=False)
+
+    ticket = relationship("Ticket", back_populates="messages")
+    agent = relationship("Agent")
+
+    __table_args__ = (UniqueConstraint("ticket_id", "external_ref", name="uq_ticket_message_ref"),)
+
+
+class TicketEvent(Base):
+    """The ticket's timeline: opened, assigned, status changes, handoff."""
+
+    __tablename__ = "ticket_events"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(ForeignKey("tickets.id"), nullable=False, index=True)
+    at = Column(DateTime, nullable=False)
+    agent_id = Column(ForeignKey("agents.id"), nullable=True)
+    kind = Column(String(30), nullable=False)
+    detail = Column(Text, nullable=False, default="")
+
+    ticket = relationship("Ticket", back_populates="events")
+    agent = relationship("Agent")
+
+
+class OutboxItem(Base):
+    """Work for another system, stored in the same transaction as its cause.
+
+    A worker sends it (chat message to the customer's channel, ticket to the
+    external helpdesk) and retries with backoff, so an outage loses nothing.
+    ``key`` is unique and doubles as the idempotency key sent out.
+    """
+
+    __tablename__ = "outbox"
+
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(30), nullable=False)
+    key = Column(String(80), nullable=False, unique=True)
+    ticket_id = Column(ForeignKey("tickets.id"), nullable=True, index=True)
+    # Items of one conversation are delivered in order.
+    conversation = Column(String(128), nullable=True)
+    payload = Column(JSON, nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime, nullable=False)
+    claimed_until = Column(DateTime, nullable=True)
+    sent_at = Column(DateTime, nullable=True)
+    failed_at = Column(DateTime, nullable=True)
+    last_error = Column(Text, nullable=True)
+    result = Column(String(120), nullable=True)
+
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "failed_at", "next_attempt_at"),)
 
 
 def utcnow() -> datetime:

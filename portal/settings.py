@@ -36,6 +36,19 @@ class Settings:
     smtp_user: str
     smtp_password: str
     smtp_starttls: bool
+    # Support team hours (live handoff) and answer times.
+    support_days: str
+    support_open: str
+    support_close: str
+    support_timezone: str
+    support_holidays: str
+    ticket_sla_hours: int
+    handoff_sla_minutes: int
+    # Optional Zendesk sync (off while ZENDESK_URL is empty).
+    zendesk_url: str
+    zendesk_email: str
+    zendesk_token: str
+    zendesk_timeout: float
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -52,7 +65,22 @@ class Settings:
             smtp_user=env("SMTP_USER") or "",
             smtp_password=env("SMTP_PASSWORD") or "",
             smtp_starttls=(env("SMTP_STARTTLS") or "true").lower() in {"1", "true", "yes"},
+            support_days=env("SUPPORT_DAYS") or "1-5",
+            support_open=env("SUPPORT_OPEN") or "08:00",
+            support_close=env("SUPPORT_CLOSE") or "18:00",
+            support_timezone=env("SUPPORT_TIMEZONE") or "America/Sao_Paulo",
+            support_holidays=env("SUPPORT_HOLIDAYS") or "",
+            ticket_sla_hours=int(env("TICKET_SLA_HOURS") or 8),
+            handoff_sla_minutes=int(env("HANDOFF_SLA_MINUTES") or 15),
+            zendesk_url=(env("ZENDESK_URL") or "").rstrip("/"),
+            zendesk_email=env("ZENDESK_EMAIL") or "",
+            zendesk_token=env("ZENDESK_API_TOKEN") or "",
+            zendesk_timeout=float(env("ZENDESK_TIMEOUT") or 10),
         )
+
+    @property
+    def helpdesk_enabled(self) -> bool:
+        return bool(self.zendesk_url)
 
 
 def settings() -> Settings:

@@ -34,6 +34,9 @@ def pytest_runtest_makereport(item, call):
 LINK_OVERRIDES = {"link_cotacao": "https://cotacao.example.test/formulario"}
 
 
+ALWAYS_OPEN = {"SUPPORT_DAYS": "1-7", "SUPPORT_OPEN": "00:00", "SUPPORT_CLOSE": "24:00",
+               "SUPPORT_HOLIDAYS": ""}
+
 # Secrets of the servers the tests start.
 STACK_SECRETS = {
     "DOWNLOAD_SECRET": "stack-download-secret-0123456789abcdef",
@@ -69,6 +72,10 @@ def stack(tmp_path_factory):
             "DATABASE_URL": database_url,
             "MAILDIR_PATH": str(workdir / "mail"),
             "SMTP_HOST": "",
+            # The support team is always at work for these servers, so a
+            # request for a person is a live handoff whatever the hour
+            # (the closed-hours path is tested on the actions directly).
+            **ALWAYS_OPEN,
         },
     )
     running.database_url = database_url

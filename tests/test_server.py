@@ -129,9 +129,12 @@ def test_lookups_from_an_anonymous_user_ask_for_identification(stack):
                                                 response_text("utter_ask_login_cpf")]
 
 
-def test_talking_to_a_person_points_to_the_support_channel(stack):
+def test_talking_to_a_person_starts_a_ticket_for_the_team(stack):
     replies = stack.say(new_sender(), "preciso falar com um atendente")
-    assert [r["text"] for r in replies] == [response_text("utter_talk_to_human")]
+    assert replies[0]["text"].startswith("Vou chamar uma pessoa do nosso time de pós-venda.")
+    assert replies[1]["text"] == response_text("utter_ask_ticket_category")
+    assert [b["title"] for b in replies[1]["buttons"]] == [
+        "Acesso/login", "Documentos", "Pedidos", "Pagamentos", "Outro assunto"]
 
 
 def test_socket_channel_answers(stack):
