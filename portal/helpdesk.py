@@ -5,8 +5,10 @@ Only when ``ZENDESK_URL`` is set does the worker register ``handler`` for
 readable copy whose ``external_id`` is our protocol.
 
 A retry after a timeout must not open a second ticket, since Zendesk may have
-created the first one before the answer was lost, so every request carries the
-outbox key as Zendesk's ``Idempotency-Key``.
+created the first one before the answer was lost: every request carries the
+outbox key as Zendesk's ``Idempotency-Key``, and since Zendesk forgets those
+keys after a couple of hours while the outbox retries for longer, a retry
+first looks the ticket up by its ``external_id``.
 """
 
 from __future__ import annotations
@@ -39,28 +41,33 @@ class ZendeskClient:
         # Zendesk's API token authentication: "{email}/token" as the user name.
         self.http.auth = (f"{email}/token", api_token)
 
+    def _call(self, method: str, path: str, **kwargs) -> requests.Response:
+        try:
+            response = self.http.request(method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs)
+        except (requests.Timeout, requests.ConnectionError) as error:
+            raise HelpdeskUnavailable(f"no answer from Zendesk: {error}") from error
+        if response.status_code in (200, 201):
+            return response
+        detail = f"Zendesk answered {response.status_code}: {response.text[:200]}"
+        if response.status_code == 429 or response.status_code >= 500:
+            raise HelpdeskUnavailable(detail)
+        raise PermanentError(detail)
+
+    def find_ticket(self, external_id: str) -> str | None:
+        """The id of the ticket with this ``external_id``, if Zendesk has one."""
+        found = self._call("GET", "/api/v2/tickets.json", params={"external_id": external_id})
+        tickets = found.json().get("tickets") or []
+        return str(tickets[0]["id"]) if tickets else None
+
     def create_ticket(self, ticket_payload: dict, idempotency_key: str) -> str:
         """Create the ticket and return its Zendesk id.
 
         Raises HelpdeskUnavailable when trying again later can succeed (429,
         5xx, no answer) and PermanentError when Zendesk rejected the request.
         """
-        try:
-            response = self.http.post(
-                f"{self.base_url}/api/v2/tickets.json",
-                json={"ticket": ticket_payload},
-                headers={"Idempotency-Key": idempotency_key},
-                timeout=self.timeout,
-            )
-        except (requests.Timeout, requests.ConnectionError) as error:
-            raise HelpdeskUnavailable(f"no answer from Zendesk: {error}") from error
-        status = response.status_code
-        if status in (200, 201):
-            return str(response.json()["ticket"]["id"])
-        detail = f"Zendesk answered {status}: {response.text[:200]}"
-        if status == 429 or status >= 500:
-            raise HelpdeskUnavailable(detail)
-        raise PermanentError(detail)
+        response = self._call("POST", "/api/v2/tickets.json", json={"ticket": ticket_payload},
+                              headers={"Idempotency-Key": idempotency_key})
+        return str(response.json()["ticket"]["id"])
 
 
 def ticket_payload(ticket: Ticket) -> dict:
@@ -106,6 +113,10 @@ def handler(settings: Settings, url: str | None) -> Callable[[Delivery], str]:
             if ticket is None:
                 raise PermanentError(f"ticket {delivery.payload['ticket_id']} does not exist")
             payload = ticket_payload(ticket)
+        if delivery.attempts > 1:  # an earlier attempt may have created it
+            existing = client.find_ticket(payload["external_id"])
+            if existing:
+                return existing
         return client.create_ticket(payload, idempotency_key=delivery.key)
 
     return deliver

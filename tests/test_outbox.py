@@ -74,10 +74,34 @@ class FakeZendesk:
             time.sleep(CLIENT_TIMEOUT * 3)
         return 201, {"x-idempotency-lookup": lookup}, {"ticket": {"id": ticket_id, **body["ticket"]}}
 
+    def search(self, path: str, headers: dict) -> tuple[int, dict, dict]:
+        """GET /api/v2/tickets.json?external_id=...: the tickets with that external id."""
+        from urllib.parse import parse_qs, urlsplit
+
+        with self.lock:
+            self.requests.append({"path": path, "headers": headers, "body": None})
+            wanted = parse_qs(urlsplit(path).query)["external_id"][0]
+            found = [{"id": i, **t} for i, t in self.tickets.items() if t.get("external_id") == wanted]
+        return 200, {}, {"tickets": found}
+
     def request_handler(self):
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if not self.path.startswith("/api/v2/tickets.json?external_id="):
+                    return self._answer(404, {}, {"error": "InvalidEndpoint"})
+                self._answer(*fake.search(self.path, dict(self.headers)))
+
+            def _answer(self, status, headers, answer):
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                for name, value in {**headers, "Content-Type": "application/json",
+                                    "Content-Length": str(len(data))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -186,9 +210,10 @@ def test_an_outage_is_retried_until_zendesk_creates_one_ticket(env):
     sent = row(url, item_id)
     assert (sent.sent_at, sent.result, sent.attempts) == (clock.now, str(remote_id), 4)
     assert sent.last_error is None and sent.claimed_until is None and sent.failed_at is None
-    assert len(fake.requests) == 4
+    posts = [r for r in fake.requests if r["body"] is not None]
+    assert len(posts) == 4 and len(fake.requests) == 7  # each retry looked the ticket up first
     auth = "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
-    for request in fake.requests:
+    for request in posts:
         assert request["path"] == "/api/v2/tickets.json"
         assert request["headers"]["Idempotency-Key"] == key
         assert request["headers"]["Authorization"] == auth
@@ -214,12 +239,24 @@ def test_a_timeout_after_zendesk_created_the_ticket_does_not_duplicate_it(env):
     assert waiting.sent_at is None and waiting.last_error.startswith("HelpdeskUnavailable")
     assert len(fake.tickets) == 1  # Zendesk has it; we do not know
 
+    fake.keys.clear()  # hours later Zendesk has forgotten the idempotency key
     clock.now = waiting.next_attempt_at
     assert deliver_due(url, handlers, now=clock) == DeliveryReport(sent=1)
     (remote_id,) = fake.tickets
     assert row(url, item_id).result == str(remote_id)
-    assert [r["headers"]["Idempotency-Key"] for r in fake.requests] == [key, key]
-    assert fake.requests[0]["body"] == fake.requests[1]["body"]
+    assert fake.requests[0]["headers"]["Idempotency-Key"] == key
+    assert fake.requests[1]["path"].startswith("/api/v2/tickets.json?external_id=MSS-")
+
+
+def test_a_retry_creates_the_ticket_when_the_first_attempt_never_arrived(env):
+    url, fake, clock, handlers, kind = env
+    item_id, key, _ = enqueue_ticket(url, kind, clock)
+    fake.script = [503]
+    assert deliver_due(url, handlers, now=clock) == DeliveryReport(retried=1)
+    clock.now = row(url, item_id).next_attempt_at
+    assert deliver_due(url, handlers, now=clock) == DeliveryReport(sent=1)
+    assert [r["body"] is None for r in fake.requests] == [False, True, False]  # POST, lookup, POST
+    assert len(fake.tickets) == 1 and fake.requests[2]["headers"]["Idempotency-Key"] == key
 
 
 def test_a_rejected_ticket_fails_for_good_and_shows_in_the_console(env):
@@ -285,7 +322,7 @@ def test_an_item_that_keeps_failing_stops_after_max_attempts(env):
     assert deliver_due(url, handlers, now=clock) == DeliveryReport(failed=1)
     failed = row(url, item_id)
     assert failed.attempts == outbox.MAX_ATTEMPTS and failed.failed_at == clock.now
-    assert len(fake.requests) == outbox.MAX_ATTEMPTS
+    assert len([r for r in fake.requests if r["body"] is not None]) == outbox.MAX_ATTEMPTS
 
 
 def test_items_of_a_conversation_go_in_order(env):
@@ -303,7 +340,7 @@ def test_items_of_a_conversation_go_in_order(env):
     assert deliver_due(url, handlers, now=clock) == DeliveryReport(sent=1)
     assert row(url, second_id).sent_at is None
     assert deliver_due(url, handlers, now=clock) == DeliveryReport(sent=1)
-    keys = [r["headers"]["Idempotency-Key"] for r in fake.requests]
+    keys = [r["headers"]["Idempotency-Key"] for r in fake.requests if r["body"] is not None]
     assert keys == [first_key, other_key, first_key, second_key]
     assert int(row(url, first_id).result) < int(row(url, second_id).result)
 
