@@ -49,6 +49,7 @@ validate: setup
 	$(WITH_ENV) $(RASA) data validate --fail-on-warnings
 
 test-unit: setup $(MODEL)
+	@scripts/ensure_chromium.sh
 	$(WITH_ENV) $(PY) -m pytest -q tests
 
 test-conversations: setup $(MODEL)

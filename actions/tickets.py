@@ -22,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.formatting import day
+from actions.labels import INTENT_LABELS
 from nlu_components.normalizer import strip_accents
 from portal import ids
 from portal.db import session_scope
@@ -113,15 +114,31 @@ def transcript(tracker: Tracker) -> tuple[ChatLine, ...]:
     return tuple(lines)
 
 
+def _answered_by(events: List[Dict[Text, Any]], index: int) -> str | None:
+    """The first action that followed the user message at ``index``."""
+    for event in events[index + 1:]:
+        if event.get("event") == "user":
+            return None
+        if event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name")
+    return None
+
+
 def failed_turns(tracker: Tracker) -> tuple[dict, ...]:
-    """The turns of this session the assistant did not understand, for the agent."""
+    """The turns of this session the assistant did not understand, for the agent.
+
+    Only turns answered as not understood count: a CPF or a name typed into a
+    form has no intent of its own, and the form took it."""
     failed = []
-    for event in _session_events(tracker):
+    events = _session_events(tracker)
+    for index, event in enumerate(events):
         parse = event.get("parse_data") or {}
         intent = (parse.get("intent") or {}).get("name")
-        if event.get("event") == "user" and intent in FAILED_INTENTS:
-            ranking = [{"intent": r.get("name"), "confidence": round(float(r.get("confidence") or 0), 3)}
-                       for r in (parse.get("intent_ranking") or [])[:3]]
+        if (event.get("event") == "user" and intent in FAILED_INTENTS
+                and _answered_by(events, index) == "action_not_understood"):
+            ranking = [{"intent": r.get("name"), "label": INTENT_LABELS.get(r.get("name")),
+                        "confidence": round(float(r.get("confidence") or 0), 3)}
+                       for r in (parse.get("intent_ranking") or []) if r.get("name") not in FAILED_INTENTS][:3]
             failed.append({"text": mask_sensitive((event.get("text") or "")[:500]), "intent": intent,
                            "confidence": round(float((parse.get("intent") or {}).get("confidence") or 0), 3),
                            "ranking": ranking})

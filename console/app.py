@@ -1,16 +1,26 @@
-"""Sanic app on 127.0.0.1:8000: serves the signed document links.
+"""Sanic app on 127.0.0.1:8000: the signed document links and the agents' console.
 
     GET /documentos/<token>   the PDF, or a 403 page in pt-BR
     GET /health               {"status": "ok"}
+    /atendimento/...          the agents' console (console/routes.py)
+
+While the server runs, a background thread delivers the outbox (agents'
+replies to the customer's chat, Zendesk copies): console/delivery.py.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 
 from sanic import Sanic, response
+from sanic.exceptions import SanicException
 from sanic.request import Request
 
+from console import delivery, routes
+from console.config import console_settings
+from console.pages import error_page
+from console.rasa_api import RasaClient
 from portal.clock import today_in_brazil
 from portal.db import session_scope
 from portal.documents import Document, LinkProblem, open_document
@@ -41,6 +51,18 @@ PAGE = """<!doctype html>
 <style>body{{font-family:system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#1d2733}}
 h1{{font-size:1.4rem}}</style></head>
 <body><main><h1>{title}</h1><p>{text}</p></main></body></html>"""
+
+
+log = logging.getLogger(__name__)
+
+# Every response but the document downloads (whose pages keep their own style).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                               "form-action 'self'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def problem_page(problem: LinkProblem) -> response.HTTPResponse:
@@ -74,5 +96,39 @@ def create_app(name: str = "myscansource_console") -> Sanic:
                 "X-Content-Type-Options": "nosniff",
             },
         )
+
+    config = console_settings()
+    app.ctx.config = config
+    app.ctx.rasa = RasaClient(config.rasa_url, config.rasa_token)
+    app.ctx.handlers = delivery.handlers(config)
+    app.ctx.worker = None
+    routes.register(app)
+
+    @app.listener("after_server_start")
+    async def start_worker(app: Sanic, _loop) -> None:
+        if config.worker:
+            app.ctx.worker = delivery.Worker(app.ctx.handlers, config.outbox_interval)
+            app.ctx.worker.start()
+
+    @app.listener("before_server_stop")
+    async def stop_worker(app: Sanic, _loop) -> None:
+        if app.ctx.worker is not None:
+            app.ctx.worker.stop()
+
+    @app.middleware("response")
+    async def security_headers(request: Request, reply: response.HTTPResponse) -> None:
+        if request.path.startswith("/documentos/"):
+            return
+        for name, value in SECURITY_HEADERS.items():
+            reply.headers[name] = value
+        if not request.path.startswith(f"{routes.PREFIX}/static/"):
+            reply.headers["Cache-Control"] = "no-store"
+
+    @app.exception(Exception)
+    async def error(request: Request, exception: Exception) -> response.HTTPResponse:
+        status = exception.status_code if isinstance(exception, SanicException) else 500
+        if status >= 500:
+            log.error("%s %s failed", request.method, request.path, exc_info=exception)
+        return error_page(status)
 
     return app

@@ -119,7 +119,7 @@ def log_out(session: Session, token: str | None) -> None:
 
 
 def csrf_ok(agent_session: AgentSession, submitted: str | None) -> bool:
-    return bool(submitted) and secrets.compare_digest(agent_session.csrf_token, submitted)
+    return bool(submitted) and secrets.compare_digest(agent_session.csrf_token.encode(), submitted.encode())
 
 
 def active_agents(session: Session) -> list[Agent]:

@@ -36,20 +36,27 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, future=True, pool_pre_ping=True)
 
 
-@lru_cache(maxsize=None)
 def engine(url: str | None = None) -> Engine:
-    return make_engine(url or settings().database_url)
+    """The engine of ``url`` (default: ``DATABASE_URL`` as it is now)."""
+    return _engine(url or settings().database_url)
 
 
 @lru_cache(maxsize=None)
-def _sessions(url: str | None) -> sessionmaker:
-    return sessionmaker(bind=engine(url), future=True, expire_on_commit=False)
+def _engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+@lru_cache(maxsize=None)
+def _sessions(url: str) -> sessionmaker:
+    return sessionmaker(bind=_engine(url), future=True, expire_on_commit=False)
 
 
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
-    """A transaction: committed when the block ends, rolled back on error."""
-    session = _sessions(url)()
+    """A transaction: committed when the block ends, rolled back on error.
+
+    Without ``url``, ``DATABASE_URL`` as it is now (one engine per URL)."""
+    session = _sessions(url or settings().database_url)()
     try:
         yield session
         session.commit()

@@ -11,20 +11,22 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, func, inspect, select
+from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, create_engine, func, inspect,
+                        or_, select)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from nlu_components.normalizer import strip_accents
 from portal.models import Ticket, TicketCategory, TicketStatus
 from portal.tickets import counts_by
 
 FAILED_INTENTS = ("nlu_fallback", "out_of_scope")
+NOT_UNDERSTOOD_ACTION = "action_not_understood"
 
 _events = Table(
     "events", MetaData(),
@@ -84,7 +86,8 @@ def ticket_figures(session: Session) -> TicketFigures:
 def normalize_question(text: str) -> str:
     """What makes two questions the same: case, accents, spacing and the
     punctuation at the ends do not."""
-    return re.sub(r"\s+", " ", strip_accents(text.lower())).strip(" ?!.,;:")
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    return re.sub(r"\s+", " ", plain).strip(" ?!.,;:")
 
 
 def _read_only_engine(url: str):
@@ -108,7 +111,18 @@ def chat_figures(url: str, now: datetime, days: int = 30, top: int = 10) -> Chat
         return None
     since = (now.replace(tzinfo=timezone.utc) - timedelta(days=days)).timestamp()
     user_turns = (_events.c.type_name == "user") & (_events.c.timestamp >= since)
-    failed = user_turns & _events.c.intent_name.in_(FAILED_INTENTS)
+    # A turn failed when the assistant answered it as not understood. A CPF
+    # or a name typed into a form also has no intent of its own, but the form
+    # took it: what decides is the first action after the message (None
+    # when the next event is another message, as while an agent has the chat).
+    after = _events.alias("after")
+    answered_by = (select(after.c.action_name)
+                   .where(after.c.sender_id == _events.c.sender_id, after.c.id > _events.c.id,
+                          after.c.type_name.in_(("user", "action")),
+                          or_(after.c.action_name.is_(None), after.c.action_name != "action_listen"))
+                   .order_by(after.c.id).limit(1).scalar_subquery())
+    failed = (user_turns & _events.c.intent_name.in_(FAILED_INTENTS)
+              & (answered_by == NOT_UNDERSTOOD_ACTION))
     try:
         with engine.connect() as connection:
             if not inspect(connection).has_table("events"):

@@ -100,17 +100,22 @@ def test_the_transcript_and_failed_turns_come_from_this_session_only():
          "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.41},
                         "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.41},
                                            {"name": "faq_quotes", "confidence": 0.3}]}},
+        {"event": "action", "name": "action_not_understood", "timestamp": at(3)},
         {"event": "bot", "text": "Não tenho certeza se entendi.", "timestamp": at(3)},
+        # A name typed into the ticket form: no intent of its own, not a failure.
+        {"event": "user", "text": "Maria Souza", "timestamp": at(4),
+         "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.5}}},
+        {"event": "action", "name": "ticket_form", "timestamp": at(5)},
     ]
     tr = tracker("abrir chamado", "open_ticket", events)
     lines = transcript(tr)
     assert [(line.kind, line.text) for line in lines] == [
         (MessageKind.CLIENTE, "xablau"), (MessageKind.ASSISTENTE, "Não tenho certeza se entendi."),
-        (MessageKind.CLIENTE, "abrir chamado")]
+        (MessageKind.CLIENTE, "Maria Souza"), (MessageKind.CLIENTE, "abrir chamado")]
     assert lines[0].at == datetime(2026, 12, 2, 17, 0, 2)
     assert failed_turns(tr) == ({"text": "xablau", "intent": "nlu_fallback", "confidence": 0.41,
-                                 "ranking": [{"intent": "nlu_fallback", "confidence": 0.41},
-                                             {"intent": "faq_quotes", "confidence": 0.3}]},)
+                                 "ranking": [{"intent": "faq_quotes", "label": "Pedir cotações",
+                                              "confidence": 0.3}]},)
 
 
 def test_emails_are_masked_in_the_chat():
