@@ -18,6 +18,7 @@ from actions.lookups import answer_lookup
 from actions.tickets import TICKET_SLOTS
 from portal import ids
 from portal.auth import AuthService, CodeCheck, CodeRequest
+from portal.chat_identity import NUMBER_CHANNELS, WEB, link_number, parse_sender, unlink_number
 from portal.db import session_scope
 from portal.mail import Mailer
 from portal.settings import settings
@@ -138,9 +139,18 @@ class ActionFinishLogin(Action):
         user_id = tracker.get_slot("auth_user_id")
         if not tracker.get_slot("authenticated") or user_id is None:
             return reset
+        _remember_number(tracker.sender_id, int(user_id))
         request = tracker.get_slot("pending_request")
         return reset + answer_lookup(dispatcher, int(user_id), request,
                                      tracker.get_slot("pending_text") or "", greeting=True)
+
+
+def _remember_number(sender: str, user_id: int) -> None:
+    """A WhatsApp number verified with a code starts identified next time."""
+    parsed = parse_sender(sender)
+    if parsed.channel in NUMBER_CHANNELS:
+        with session_scope() as session:
+            link_number(session, parsed.channel, parsed.external_id, user_id, settings().whatsapp_link_days)
 
 
 class ActionCancelForm(Action):
@@ -160,7 +170,16 @@ class ActionLogout(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        parsed = parse_sender(tracker.sender_id)
+        if parsed.channel == WEB and tracker.get_slot("authenticated"):
+            dispatcher.utter_message(
+                text="Aqui no chat você está identificado pelo login do portal My ScanSource. "
+                     "Para sair, use a opção Sair do portal.")
+            return []
         if tracker.get_slot("authenticated"):
+            if parsed.channel in NUMBER_CHANNELS:
+                with session_scope() as session:
+                    unlink_number(session, parsed.channel, parsed.external_id)
             dispatcher.utter_message(
                 text="Pronto, você saiu. Para consultar pedidos, notas ou boletos de novo, "
                      "vou pedir o seu CPF e um código. 👋"

@@ -1,5 +1,7 @@
-"""Session start: applies the configured links to the link slots, and keeps a
-conversation that a person has taken over paused (a new session would
+"""Session start: applies the configured links to the link slots, starts
+identified when the channel verified the user (portal.chat_identity: a portal
+login on the website, a WhatsApp number linked by an earlier code), and keeps
+a conversation that a person has taken over paused (a new session would
 otherwise let the bot talk over the agent)."""
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from portal.chat_identity import verified_user
 from portal.db import session_scope
 from portal.tickets import live_ticket
 
@@ -47,16 +50,21 @@ class ActionSessionStart(Action):
     ) -> List[EventType]:
         events: List[EventType] = [SessionStarted()]
         events += [SlotSet(name, url) for name, url in link_overrides(domain).items()]
-        if _handed_over(tracker.sender_id):
+        user_id, handed_over = _conversation_state(tracker.sender_id)
+        if user_id is not None:
+            events += [SlotSet("authenticated", True), SlotSet("auth_user_id", float(user_id))]
+        if handed_over:
             events.append(ConversationPaused())
         events.append(ActionExecuted("action_listen"))
         return events
 
 
-def _handed_over(sender_id: str) -> bool:
+def _conversation_state(sender_id: str) -> tuple[int | None, bool]:
+    """The user the channel verified for this conversation (a portal login on
+    the website, a linked WhatsApp number), and whether an agent has it."""
     try:
         with session_scope() as session:
-            return live_ticket(session, sender_id) is not None
+            return verified_user(session, sender_id), live_ticket(session, sender_id) is not None
     except Exception:  # noqa: BLE001 - the portal database is down: the bot still answers
-        logger.exception("could not check for a live handoff of %s", sender_id)
-        return False
+        logger.exception("could not read the state of conversation %s", sender_id)
+        return None, False

@@ -4,8 +4,10 @@
   REST it is the conversation's only handle, and an identification belongs to
   the conversation, so Rasa's fallback of one shared "default" conversation for
   every client without a sender is refused.
-- ``input_channel`` always reads "rest": a client must not claim to be
-  WhatsApp or the web widget.
+- ``input_channel`` always reads "rest", and the conversation ids of other
+  channels (``web:``, ``wa:``, ``tw:``; portal.chat_identity) are refused: a
+  client must not claim to be WhatsApp or the web widget, nor read their
+  conversations.
 - ``message`` must be text (an empty one is fine: the assistant answers it).
   ``metadata`` and ``?stream=true`` are not supported: nothing a client says
   about itself is kept.
@@ -28,6 +30,8 @@ from sanic import Blueprint, response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from portal.chat_identity import is_reserved
 
 _SENDER = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
 structlogger = structlog.get_logger()
@@ -58,6 +62,8 @@ class RestInput(RasaRestInput):
                 "'sender' is required: 8 to 128 letters, digits or _.:- "
                 "(use a random id per conversation)"
             )
+        if is_reserved(sender):
+            raise InvalidUsage("this 'sender' belongs to another channel (web:, wa:, tw:)")
         message = body.get("message", "")
         if message is not None and not isinstance(message, str):
             raise InvalidUsage("'message' must be text")

@@ -447,5 +447,26 @@ class OutboxItem(Base):
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "failed_at", "next_attempt_at"),)
 
 
+class InboundMessage(Base):
+    """A message id a channel has received (WhatsApp retries for days).
+
+    The unique (channel, message_id) makes processing at most once; the
+    sender and time tell when the customer last wrote (the 24-hour window).
+    """
+
+    __tablename__ = "inbound_messages"
+
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(30), nullable=False)
+    message_id = Column(String(200), nullable=False)
+    sender = Column(String(120), nullable=False)
+    received_at = Column(DateTime, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("channel", "message_id", name="uq_inbound_message"),
+        Index("ix_inbound_sender_received", "channel", "sender", "received_at"),
+    )
+
+
 def utcnow() -> datetime:
     return datetime.utcnow().replace(microsecond=0)

@@ -49,6 +49,10 @@ class Settings:
     zendesk_email: str
     zendesk_token: str
     zendesk_timeout: float
+    # Website widget: HS256 secret of the portal's chat tokens.
+    chat_jwt_secret: str
+    # Days a WhatsApp number verified with CPF + code stays linked to its user.
+    whatsapp_link_days: int
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -76,6 +80,8 @@ class Settings:
             zendesk_email=env("ZENDESK_EMAIL") or "",
             zendesk_token=env("ZENDESK_API_TOKEN") or "",
             zendesk_timeout=float(env("ZENDESK_TIMEOUT") or 10),
+            chat_jwt_secret=env("CHAT_JWT_SECRET") or DEV_SECRETS["CHAT_JWT_SECRET"],
+            whatsapp_link_days=int(env("WHATSAPP_LINK_DAYS") or 90),
         )
 
     @property
@@ -92,6 +98,7 @@ DEV_SECRETS = {
     "OTP_SECRET": "dev-only-otp-secret",
     "DOWNLOAD_SECRET": "dev-only-download-secret-change-me-0000",
     "RASA_AUTH_TOKEN": "dev-only-rasa-token",
+    "CHAT_JWT_SECRET": "dev-only-chat-jwt-secret-change-me-00000",
 }
 
 

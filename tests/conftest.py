@@ -41,11 +41,35 @@ ALWAYS_OPEN = {"SUPPORT_DAYS": "1-7", "SUPPORT_OPEN": "00:00", "SUPPORT_CLOSE": 
 STACK_SECRETS = {
     "DOWNLOAD_SECRET": "stack-download-secret-0123456789abcdef",
     "OTP_SECRET": "stack-otp-secret-0123456789abcdef",
+    "CHAT_JWT_SECRET": "stack-chat-jwt-secret-0123456789abcdef",
+}
+# The channels' settings for those servers. Outgoing calls go to the
+# ``standin`` server (Graph API and Twilio stand-in); Twilio signs requests
+# for the public address, which is not where the tests post them.
+CHANNEL_SETTINGS = {
+    "WHATSAPP_VERIFY_TOKEN": "whatsapp-verify-token-test",
+    "WHATSAPP_APP_SECRET": "whatsapp-app-secret-test",
+    "WHATSAPP_ACCESS_TOKEN": "whatsapp-access-token-test",
+    "WHATSAPP_PHONE_NUMBER_ID": "100200300400500",
+    "TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
+    "TWILIO_AUTH_TOKEN": "twilio-auth-token-test",
+    "TWILIO_WHATSAPP_NUMBER": "whatsapp:+14155238886",
+    "TWILIO_PUBLIC_URL": "https://chat.example.test",
 }
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def standin():
+    """The Graph API / Twilio stand-in the stack's channels send to."""
+    from standin import StandIn
+
+    server = StandIn()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, standin):
     """Rasa, actions and web app on free ports, with a fresh tracker and a demo
     portal database (SQLite, dated today) of their own."""
     from devtools.stack import DEFAULT_MODEL, Stack, free_port
@@ -76,10 +100,14 @@ def stack(tmp_path_factory):
             # request for a person is a live handoff whatever the hour
             # (the closed-hours path is tested on the actions directly).
             **ALWAYS_OPEN,
+            **CHANNEL_SETTINGS,
+            "WHATSAPP_GRAPH_URL": f"{standin.url}/graph/v21.0",
+            "TWILIO_API_URL": f"{standin.url}/twilio",
         },
     )
     running.database_url = database_url
     running.maildir = workdir / "mail"
+    running.standin = standin
     with running:
         yield running
 

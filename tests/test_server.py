@@ -176,6 +176,10 @@ def test_conversation_survives_a_server_restart(stack):
         {"sender": "abc", "message": "oi"},
         {"sender": "x" * 200, "message": "oi"},
         {"sender": "com espaço 123", "message": "oi"},
+        # Other channels' conversations: a REST client cannot claim or read them.
+        {"sender": "wa:5511987654321", "message": "oi"},
+        {"sender": "web:12345678", "message": "oi"},
+        {"sender": "tw:5511987654321", "message": "oi"},
         {"sender": "valid-sender-1", "message": 12345},
         {"sender": "valid-sender-2", "message": ["lista"]},
         ["not", "an", "object"],

@@ -156,3 +156,27 @@ def test_status_of_someone_elses_ticket_is_not_found(portal_db):
     messages, events = run(ActionTicketStatus(), tr)
     assert messages[0]["text"].startswith("Não encontrei um chamado com esses dados.")
     assert slots_of(events)["ticket_lookup_failures"] == 1.0
+
+
+def test_a_conversation_the_channel_verified_starts_identified(portal_db):
+    from portal import chat_identity
+    from portal.models import Reseller, Role, User
+
+    base = "998877660001"
+    with session_scope(portal_db) as session:
+        reseller = Reseller(cnpj=base + ids.cnpj_check_digits(base), razao_social="Teste Ltda", region="Sul",
+                            created_at=datetime(2026, 1, 1))
+        session.add(reseller)
+        session.flush()
+        user = User(reseller_id=reseller.id, cpf="52998224725", name="Ana Teste", email="ana@teste.com.br",
+                    role=Role.GERENCIADOR, active=True)
+        session.add(user)
+        session.flush()
+        user_id = user.id
+        chat_identity.link_number(session, "wa", "5511987654321", user_id, days=90)
+    for sender in (f"web:{user_id}", "wa:551187654321"):
+        _, events = run(ActionSessionStart(), tracker("oi", "greet", sender=sender), {"slots": {}})
+        assert slots_of(events) == {"authenticated": True, "auth_user_id": float(user_id)}, sender
+    for sender in ("web-anon:abc", "5511987654321", "wa:5511900000000"):
+        _, events = run(ActionSessionStart(), tracker("oi", "greet", sender=sender), {"slots": {}})
+        assert "authenticated" not in slots_of(events), sender
