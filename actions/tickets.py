@@ -12,6 +12,7 @@ conversation with Rasa's own pause event; the console resumes it.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Text
@@ -20,6 +21,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions.formatting import day
 from actions.labels import INTENT_LABELS
@@ -45,6 +47,8 @@ from portal.tickets import (
     status_for_user,
     tickets_of_user,
 )
+
+logger = logging.getLogger(__name__)
 
 CANCELLED = "-"
 CONFIRMED = "sim"
@@ -406,6 +410,11 @@ class ActionCreateTicket(Action):
             dispatcher.utter_message(text="Não consegui registrar o chamado com esses dados. Vamos "
                                           "tentar de novo? É só pedir: “abrir chamado”.")
             return _reset()
+        except SQLAlchemyError:  # the portal database is down: nothing was stored
+            logger.exception("could not store ticket draft %s", draft)
+            dispatcher.utter_message(text="Não consegui registrar o chamado agora, desculpe. 😕 Responda "
+                                          "“sim” daqui a pouco para eu tentar de novo (nada foi perdido).")
+            return []
         if not opened.created:
             dispatcher.utter_message(text=f"O seu chamado {opened.protocol} já está registrado. 👍 "
                                           "Não é preciso confirmar de novo.")

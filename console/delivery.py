@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from datetime import timedelta
 from typing import Mapping
 
-from portal import helpdesk, outbox
+from portal import helpdesk, outbox, tickets
+from portal.db import session_scope
 from portal.outbox import Delivery, Handler, PermanentError
 from portal.settings import settings
 from portal.tickets import CHAT_MESSAGE, CHAT_RESUME, ZENDESK_TICKET
@@ -75,13 +77,23 @@ async def deliver_now(chosen: Mapping[str, Handler]) -> None:
         log.exception("immediate outbox delivery failed")
 
 
+def release_unanswered_handoffs() -> None:
+    """Conversations no agent took in time go back to the bot (portal.tickets)."""
+    wait = timedelta(minutes=settings().handoff_max_wait_minutes)
+    with session_scope() as session:
+        released = tickets.release_unanswered_handoffs(session, wait)
+    if released:
+        log.info("%s conversation(s) handed back to the bot: no agent took them in time", released)
+
+
 class Worker:
-    """``outbox.run_forever`` in a daemon thread, from server start to stop."""
+    """``outbox.run_forever`` in a daemon thread, from server start to stop;
+    each round first releases the handoffs nobody took."""
 
     def __init__(self, chosen: Mapping[str, Handler], interval: float) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=outbox.run_forever, name="outbox-worker", daemon=True,
-                                        args=(None, chosen, interval, self._stop))
+                                        args=(None, chosen, interval, self._stop, release_unanswered_handoffs))
 
     def start(self) -> None:
         self._thread.start()

@@ -198,12 +198,15 @@ def failures(session: Session, limit: int = 20) -> list[OutboxItem]:
 
 
 def run_forever(url: str | None, handlers: Mapping[str, Handler], interval: float,
-                stop: threading.Event) -> None:
+                stop: threading.Event, before_round: Callable[[], None] | None = None) -> None:
     """Deliver every ``interval`` seconds until ``stop`` is set (a background
-    thread). A failing round (database down) is logged and the loop goes on: a
-    dead worker would silently stop every delivery."""
+    thread), after ``before_round`` (work that may enqueue items). A failing
+    round (database down) is logged and the loop goes on: a dead worker would
+    silently stop every delivery."""
     while not stop.is_set():
         try:
+            if before_round is not None:
+                before_round()
             deliver_due(url, handlers)
         except Exception:
             log.exception("outbox delivery round failed")

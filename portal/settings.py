@@ -44,6 +44,7 @@ class Settings:
     support_holidays: str
     ticket_sla_hours: int
     handoff_sla_minutes: int
+    handoff_max_wait_minutes: int
     # Optional Zendesk sync (off while ZENDESK_URL is empty).
     zendesk_url: str
     zendesk_email: str
@@ -76,6 +77,7 @@ class Settings:
             support_holidays=env("SUPPORT_HOLIDAYS") or "",
             ticket_sla_hours=int(env("TICKET_SLA_HOURS") or 8),
             handoff_sla_minutes=int(env("HANDOFF_SLA_MINUTES") or 15),
+            handoff_max_wait_minutes=int(env("HANDOFF_MAX_WAIT_MINUTES") or 30),
             zendesk_url=(env("ZENDESK_URL") or "").rstrip("/"),
             zendesk_email=env("ZENDESK_EMAIL") or "",
             zendesk_token=env("ZENDESK_API_TOKEN") or "",

@@ -433,6 +433,26 @@ def _resume(session: Session, ticket: Ticket, agent: Agent | None, text: str, no
                    ticket_id=ticket.id, conversation=ticket.sender_id, now=now)
 
 
+NOBODY_TEXT = ("Ninguém do nosso time conseguiu assumir a conversa agora, desculpe. 😕 O seu chamado "
+               "{protocol} continua na fila e a resposta chega aqui e no seu e-mail. Enquanto isso, eu, o "
+               "assistente virtual, voltei: posso ajudar com outra coisa?")
+
+
+def release_unanswered_handoffs(session: Session, max_wait: timedelta, now: datetime | None = None) -> int:
+    """Gives the bot back the conversations no agent took within ``max_wait``:
+    the customer is not left talking to silence; the ticket stays in the queue."""
+    now = now or utcnow()
+    waiting = session.scalars(select(Ticket).where(
+        Ticket.live.is_(True), Ticket.assigned_agent_id.is_(None),
+        Ticket.status == TicketStatus.AGUARDANDO_ATENDENTE, Ticket.created_at <= now - max_wait)).all()
+    for ticket in waiting:
+        ticket.status = TicketStatus.NOVO
+        _event(session, ticket, None, "status", "Ninguém assumiu a conversa a tempo: status "
+                                                "aguardando atendente → novo.", now)
+        _resume(session, ticket, None, NOBODY_TEXT.format(protocol=ticket.protocol), now)
+    return len(waiting)
+
+
 def reply(session: Session, ticket: Ticket, agent: Agent, text: str,
           now: datetime | None = None) -> TicketMessage:
     """The agent's answer: stored, then delivered on the customer's channel by the outbox."""

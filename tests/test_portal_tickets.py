@@ -284,3 +284,22 @@ def test_sla_state_turns_late_after_the_deadline(demo_db, hours):
         assert tickets.sla_state(ticket, WORKING) == "ok"
         assert tickets.sla_state(ticket, ticket.due_at - timedelta(minutes=30)) == "perto"
         assert tickets.sla_state(ticket, ticket.due_at) == "atrasado"
+
+
+def test_a_handoff_nobody_takes_goes_back_to_the_bot_and_stays_queued(demo_db, hours, staff):
+    url, _ = demo_db
+    waiting = open_(url, hours, request(handoff=True))
+    taken = open_(url, hours, request(handoff=True))
+    with session_scope(url) as session:
+        tickets.assign(session, tickets.get_ticket(session, taken.protocol), agent(session, staff, "ana"),
+                       agent(session, staff, "ana"))
+        assert tickets.release_unanswered_handoffs(session, timedelta(minutes=30),
+                                                   now=WORKING + timedelta(minutes=29)) == 0
+    with session_scope(url) as session:
+        assert tickets.release_unanswered_handoffs(session, timedelta(minutes=30),
+                                                   now=WORKING + timedelta(minutes=31)) >= 1
+        released = tickets.get_ticket(session, waiting.protocol)
+        assert not released.live and released.status is TicketStatus.NOVO
+        [resume] = session.scalars(select(OutboxItem).where(OutboxItem.ticket_id == released.id)).all()
+        assert resume.kind == tickets.CHAT_RESUME and waiting.protocol in resume.payload["text"]
+        assert tickets.get_ticket(session, taken.protocol).live  # an agent has it
