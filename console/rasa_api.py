@@ -29,7 +29,9 @@ class RasaClient:
         self.timeout = timeout
 
     def _request(self, method: str, sender_id: str, suffix: str, params: dict, body=None) -> dict:
-        url = f"{self.base_url}/conversations/{quote(sender_id, safe='')}/tracker{suffix}"
+        # Rasa does not decode the path: "wa:5511..." must stay as it is, or
+        # it would name another (new, empty) conversation.
+        url = f"{self.base_url}/conversations/{quote(sender_id, safe=':+')}/tracker{suffix}"
         try:
             response = requests.request(method, url, params={"token": self.token, **params},
                                         json=body, timeout=self.timeout)

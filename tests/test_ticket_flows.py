@@ -220,3 +220,16 @@ def test_too_many_wrong_status_lookups_are_refused(stack):
         assert "Não encontrei" in texts(stack.say(sender, "alguem@revenda.com.br"))
     stack.say(sender, "status do chamado MSS-2026-999999")
     assert "Por segurança, não consigo consultar" in texts(stack.say(sender, "alguem@revenda.com.br"))
+
+
+def test_the_console_reads_and_writes_the_same_conversation_as_the_channels(stack):
+    from console.rasa_api import RasaClient
+
+    client = RasaClient(stack.rasa_url, stack.auth_token)
+    for sender in (f"wa:55119{uuid.uuid4().int % 10**8:08d}", f"tw:+55119{uuid.uuid4().int % 10**8:08d}"):
+        client.append(sender, [{"event": "bot", "text": "Olá do time", "metadata": {"handoff": True}}])
+        assert "Olá do time" in [e.get("text") for e in client.tracker_events(sender)]
+        # The same conversation under the id the channel uses (not a percent-encoded copy).
+        raw = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker",
+                           params={"token": stack.auth_token}, timeout=10).json()
+        assert raw["sender_id"] == sender and "Olá do time" in [e.get("text") for e in raw["events"]]
