@@ -51,6 +51,7 @@ CHANNEL_SETTINGS = {
     "WHATSAPP_APP_SECRET": "whatsapp-app-secret-test",
     "WHATSAPP_ACCESS_TOKEN": "whatsapp-access-token-test",
     "WHATSAPP_PHONE_NUMBER_ID": "100200300400500",
+    "WHATSAPP_TEMPLATE_NAME": "",  # no approved template: agents' replies after 24 h are held
     "TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
     "TWILIO_AUTH_TOKEN": "twilio-auth-token-test",
     "TWILIO_WHATSAPP_NUMBER": "whatsapp:+14155238886",
