@@ -31,6 +31,7 @@ $(STAMP): requirements.txt constraints.txt scripts/setup_venv.sh
 	touch $@
 
 setup: $(STAMP) .env
+	@scripts/setup_web.sh
 
 .env:
 	cp .env.example .env

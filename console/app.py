@@ -1,7 +1,10 @@
 """Sanic app on 127.0.0.1:8000: the signed document links and the agents' console.
 
+    GET /                     the demo portal page with the chat widget, or a
+                              redirect to /atendimento/ (console/demo.py)
     GET /documentos/<token>   the PDF, or a 403 page in pt-BR
     GET /health               {"status": "ok"}
+    GET /widget/...           the website chat widget's files (console/widget.py)
     /atendimento/...          the agents' console (console/routes.py)
 
 While the server runs, a background thread delivers the outbox (agents'
@@ -17,7 +20,7 @@ from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
-from console import delivery, routes
+from console import delivery, demo, routes, widget
 from console.config import console_settings
 from console.pages import error_page
 from console.rasa_api import RasaClient
@@ -103,6 +106,8 @@ def create_app(name: str = "myscansource_console") -> Sanic:
     app.ctx.handlers = delivery.handlers(config)
     app.ctx.worker = None
     routes.register(app)
+    widget.register(app)
+    demo.register(app)
 
     @app.listener("after_server_start")
     async def start_worker(app: Sanic, _loop) -> None:
@@ -119,9 +124,11 @@ def create_app(name: str = "myscansource_console") -> Sanic:
     async def security_headers(request: Request, reply: response.HTTPResponse) -> None:
         if request.path.startswith("/documentos/"):
             return
+        # A page that sets its own policy (the demo page) or cache keeps it.
         for name, value in SECURITY_HEADERS.items():
-            reply.headers[name] = value
-        if not request.path.startswith(f"{routes.PREFIX}/static/"):
+            if name not in reply.headers:
+                reply.headers[name] = value
+        if not request.path.startswith(f"{routes.PREFIX}/static/") and "Cache-Control" not in reply.headers:
             reply.headers["Cache-Control"] = "no-store"
 
     @app.exception(Exception)

@@ -174,9 +174,7 @@ def _delivery_states(db, ticket: Ticket) -> dict[int, str]:
 def register(app: Sanic) -> None:
     app.static(f"{PREFIX}/static", str(STATIC), name="console_static")
 
-    @app.get("/")
-    async def root(_: Request) -> response.HTTPResponse:
-        return response.redirect(f"{PREFIX}/")
+    # GET / is the demo portal page, or a redirect here: console/demo.py.
 
     # --- Login and logout -----------------------------------------------------
 

@@ -242,6 +242,8 @@ Talk to the assistant:
   Shell:  .venv/bin/python -m devtools.chat        (type messages, Ctrl-D to quit)
   Socket: socket.io at {stack.rasa_url} (events user_uttered / bot_uttered)
   Action server: {stack.action_url}/health
+  Website widget on a demo portal page (visitor or logged-in demo user):
+          {stack.console_url}/
   Agents' console: {stack.console_url}/atendimento/
     agente@scansource.com.br / demo-agente-2026 (also agente2@...)
     supervisor@scansource.com.br / demo-supervisor-2026

@@ -227,7 +227,7 @@ def console(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": ROOT, "DATABASE_URL": database_url, "RASA_URL": rasa.url,
            "RASA_AUTH_TOKEN": TOKEN, "TRACKER_DATABASE_URL": tracker_store(workdir / "tracker.db"),
-           "CONSOLE_WORKER": "true", "OUTBOX_INTERVAL": "0.3", "ZENDESK_URL": "",
+           "CONSOLE_WORKER": "true", "OUTBOX_INTERVAL": "0.3", "ZENDESK_URL": "", "DEMO_PORTAL": "false",
            "CONSOLE_SECURE_COOKIE": "false", "APP_ENV": "development"}
     log = open(workdir / "console.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "console", "--port", str(port)], cwd=ROOT, env=env,

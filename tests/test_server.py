@@ -150,11 +150,14 @@ def test_socket_channel_answers(stack):
     client.connect(stack.rasa_url, transports=["polling"])
     try:
         client.emit("session_request", {"session_id": None})
-        session_id = sessions.get(timeout=10)
-        client.emit("user_uttered", {"message": "esqueci minha senha", "session_id": session_id})
+        # Without a portal token: an anonymous conversation the server chose,
+        # with the ticket that resumes it (channels/socket.py).
+        confirmed = sessions.get(timeout=10)
+        client.emit("user_uttered", {"message": "esqueci minha senha"})
         reply = received.get(timeout=15)
     finally:
         client.disconnect()
+    assert confirmed["session_id"].startswith("web-anon:") and confirmed["anon"]
     assert reply["text"] == response_text("utter_faq_forgot_password")
 
 
