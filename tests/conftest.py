@@ -113,6 +113,27 @@ def stack(tmp_path_factory, standin):
         yield running
 
 
+# --- Browser ------------------------------------------------------------------
+# Debian's Chromium, driven by Playwright (which never downloads a browser here).
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Debian's Chromium is not at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run"])
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
 # --- Databases ----------------------------------------------------------------
 # The portal's tests run against SQLite and PostgreSQL. PostgreSQL comes from
 # TEST_POSTGRES_URL (default: the local server CI has); each test session gets

@@ -5,37 +5,18 @@ resolves it, and the answer lands in the customer's conversation in Rasa."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
 
-import pytest
 import requests
 
 from portal import agents
 from portal.db import session_scope
 from portal.ids import cnpj_check_digits, format_cnpj
 
-CHROMIUM = "/usr/bin/chromium"
 PROTOCOL = re.compile(r"MSS-\d{4}-\d{6}")
 AGENT = ("agente@scansource.com.br", "demo-agente-2026")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Debian's Chromium is not at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-              "--disable-component-update", "--disable-sync", "--no-first-run"])
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 def said(answer: list[dict]) -> str:

@@ -26,28 +26,15 @@ from portal.db import session_scope
 from portal.models import Boleto, Order, Role, User
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 SOCKET_IO = ROOT / "web" / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 SECRET = STACK_SECRETS["CHAT_JWT_SECRET"]
 FORGOT_PASSWORD = "Para criar uma nova senha"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Debian's Chromium is not at {CHROMIUM} (apt-get install chromium)")
+@pytest.fixture(scope="module", autouse=True)
+def socket_io_client_installed():
     if not SOCKET_IO.exists():
         pytest.skip(f"{SOCKET_IO} is missing: run `make setup` (scripts/setup_web.sh installs it from npm)")
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-              "--disable-component-update", "--disable-sync", "--no-first-run"])
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 class Visitor:
