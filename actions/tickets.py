@@ -29,7 +29,6 @@ from nlu_components.normalizer import strip_accents
 from portal import ids
 from portal.db import session_scope
 from portal.hours import BusinessHours
-from portal.mail import Mailer
 from portal.models import CATEGORY_LABELS, MessageKind, TicketCategory, TicketStatus, utcnow
 from portal.settings import settings
 from portal.tickets import (
@@ -42,7 +41,6 @@ from portal.tickets import (
     new_request_key,
     open_ticket,
     parse_protocol,
-    send_opened_email,
     status_by_email,
     status_for_user,
     tickets_of_user,
@@ -266,7 +264,7 @@ class ValidateTicketForm(FormValidationAction):
         if len(text) >= 10 and len(text.split()) >= 2 and re.search(r"[^\W\d_]", text):
             return {"ticket_description": text[:2000]}
         if self._asked(tracker, "ticket_description"):
-            dispatcher.utter_message(text="Pode contar com um pouco mais de detalhes? Por exemplo: o que "
+            dispatcher.utter_message(text="Pode me contar com um pouco mais de detalhes? Por exemplo: o que "
                                           "você tentou fazer e o que apareceu na tela.")
         return {"ticket_description": None}
 
@@ -322,7 +320,7 @@ class ValidateTicketForm(FormValidationAction):
         if words & FIX:
             dispatcher.utter_message(text="Certo, vamos corrigir. ✏️")
             return {name: None for name in TICKET_SLOTS}
-        if words & YES:
+        if words & YES and not words & {"nao", "nem"}:  # "não está certo" is no confirmation
             return {"ticket_confirm": CONFIRMED}
         dispatcher.utter_message(text="Não entendi. Responda “Confirmar”, “Corrigir” ou “Cancelar”, por favor.")
         return {"ticket_confirm": None}
@@ -415,13 +413,15 @@ class ActionCreateTicket(Action):
             dispatcher.utter_message(text="Não consegui registrar o chamado agora, desculpe. 😕 Responda "
                                           "“sim” daqui a pouco para eu tentar de novo (nada foi perdido).")
             return []
+        # A live handoff pauses the conversation, also when this is a repeated
+        # confirmation of it (the first answer may have been lost).
+        pause = [ConversationPaused()] if opened.live else []
         if not opened.created:
             dispatcher.utter_message(text=f"O seu chamado {opened.protocol} já está registrado. 👍 "
                                           "Não é preciso confirmar de novo.")
-            return _reset()
-        send_opened_email(Mailer(config), opened, hours, now)
+            return _reset() + pause
         dispatcher.utter_message(text=_opened_text(opened, hours, now))
-        return _reset() + ([ConversationPaused()] if opened.live else [])
+        return _reset() + pause
 
 
 # --- "qual o status do meu chamado MSS-...?" ----------------------------------------
@@ -514,7 +514,7 @@ class ActionTicketStatus(Action):
             if user_id is not None and not protocol:
                 mine = tickets_of_user(session, int(user_id))
                 if not mine:
-                    dispatcher.utter_message(text="Você não tem chamados abertos por aqui. Se precisar, "
+                    dispatcher.utter_message(text="Você ainda não abriu nenhum chamado por aqui. Se precisar, "
                                                   "é só pedir: “abrir chamado”.")
                 else:
                     dispatcher.utter_message(text="Seus chamados mais recentes:\n" + "\n\n".join(

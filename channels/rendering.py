@@ -1,4 +1,5 @@
-"""Buttons for channels that cannot show them all: numbered options.
+"""Buttons for channels that cannot show them all: numbered options; and the
+conversation as the Rasa server has it, which those channels read.
 
 A bot message with more options than a channel can draw is sent as text with
 numbered options; the customer answers with the number (or the option's
@@ -60,3 +61,12 @@ def latest_buttons(events: Iterable[Any]) -> List[Button]:
             if (data or {}).get("buttons"):
                 return list(data["buttons"])
     return []
+
+
+async def stored_tracker(app: Any, sender_id: str) -> Optional[Any]:
+    """The conversation's tracker from the running Rasa server's tracker store
+    (inside a channel's Sanic handler), or None."""
+    agent = getattr(app.ctx, "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return None
+    return await agent.tracker_store.retrieve(sender_id)

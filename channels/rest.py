@@ -31,6 +31,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.rendering import stored_tracker
 from portal.chat_identity import is_reserved
 
 _SENDER = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
@@ -73,10 +74,7 @@ class RestInput(RasaRestInput):
         return self.name()
 
     async def _pending(self, request: Request, sender_id: Text) -> List[Dict[Text, Any]]:
-        agent = getattr(request.app.ctx, "agent", None)
-        if agent is None or agent.tracker_store is None:
-            return []
-        tracker = await agent.tracker_store.retrieve(sender_id)
+        tracker = await stored_tracker(request.app, sender_id)
         return agent_messages_since_last_user_turn(list(tracker.events), sender_id) if tracker else []
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:

@@ -42,12 +42,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError
-from sqlalchemy import select
 
 from channels.config import socket_settings
+from portal import chat_identity
 from portal.chat_identity import WEB, WEB_ANONYMOUS, sender_id
 from portal.db import session_scope
-from portal.models import Reseller, Role, User
+from portal.models import Role
 from portal.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -122,10 +122,7 @@ def portal_claims(token: Any, secret: str) -> Dict[str, str]:
 def portal_user(claims: Dict[str, str]) -> Optional[int]:
     """The id of the active user with that CPF, of that reseller, with that profile."""
     with session_scope() as session:
-        return session.scalar(
-            select(User.id).join(Reseller, Reseller.id == User.reseller_id).where(
-                User.cpf == claims["cpf"], Reseller.cnpj == claims["cnpj"],
-                User.role == Role(claims["role"]), User.active.is_(True)))
+        return chat_identity.portal_user(session, claims["cpf"], claims["cnpj"], claims["role"])
 
 
 def anonymous_ticket(anonymous_id: str, secret: str, now: Optional[float] = None) -> str:

@@ -283,10 +283,12 @@ class TwilioWhatsAppInput(TwilioInput):
         output = TwilioWhatsAppOutput(self.settings)
         try:
             async with lock:
+                tracker = await rendering.stored_tracker(app, sender_id)
                 if media_only:
-                    await output.send_text_message(sender_id, MEDIA_ONLY_TEXT)
+                    if tracker is None or not tracker.is_paused():  # silent while an agent has it
+                        await output.send_text_message(sender_id, MEDIA_ONLY_TEXT)
                     return
-                text = await self._chosen_option(app, sender_id, text) or text
+                text = await self._chosen_option(tracker, text) or text
                 await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(),
                                                  message_id=message_sid))
         except Exception:  # noqa: BLE001 - a background task: log, never crash the server
@@ -298,12 +300,8 @@ class TwilioWhatsAppInput(TwilioInput):
                 self._queues.pop(sender_id, None)
 
     @staticmethod
-    async def _chosen_option(app: Any, sender_id: str, text: str) -> Optional[str]:
+    async def _chosen_option(tracker: Any, text: str) -> Optional[str]:
         """The payload of the option the customer answered with ("2" or its title)."""
-        agent = getattr(app.ctx, "agent", None)
-        if agent is None or agent.tracker_store is None:
-            return None
-        tracker = await agent.tracker_store.retrieve(sender_id)
         if tracker is None:
             return None
         return rendering.chosen_payload(text, rendering.latest_buttons(tracker.events))

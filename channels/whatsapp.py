@@ -50,7 +50,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.config import WhatsAppSettings, whatsapp_settings
-from channels.rendering import chosen_payload, latest_buttons, numbered
+from channels.rendering import chosen_payload, latest_buttons, numbered, stored_tracker
 from portal import chat_identity
 from portal.db import session_scope
 from portal.models import utcnow
@@ -336,15 +336,20 @@ class WhatsAppInput(InputChannel):
 
     async def _handle(self, app: Any, message: Incoming,
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        first = await _in_thread(_with_session, self.database_url, lambda session: chat_identity.first_delivery(
-            session, CHANNEL, message.message_id, message.wa_id))
+        try:
+            first = await _in_thread(_with_session, self.database_url, lambda session: chat_identity.first_delivery(
+                session, CHANNEL, message.message_id, message.wa_id))
+        except Exception:  # noqa: BLE001 - Meta has its 200 already: better answer twice than never
+            logger.exception("whatsapp: could not record message %s; processing it anyway",
+                             message.message_id)
+            first = True
         if not first:
             logger.info("whatsapp: message %s delivered again, ignored", message.message_id)
             return
         sender = chat_identity.sender_id(CHANNEL, message.wa_id)
         output = WhatsAppOutput(self.settings, self.http, self.database_url)
         if message.kind == "unsupported":
-            tracker = await self._tracker(app, sender)
+            tracker = await stored_tracker(app, sender)
             if tracker is not None and tracker.is_paused():
                 return  # an agent has the conversation: the bot stays silent
             await output.send_text_message(sender, UNSUPPORTED_TEXT)
@@ -367,15 +372,8 @@ class WhatsAppInput(InputChannel):
             return message.text
         return chosen_payload(message.text, await self._buttons(app, sender)) or message.text
 
-    @staticmethod
-    async def _tracker(app: Any, sender: str) -> Any:
-        agent = getattr(app.ctx, "agent", None)
-        if agent is None or agent.tracker_store is None:
-            return None
-        return await agent.tracker_store.retrieve(sender)
-
     async def _buttons(self, app: Any, sender: str) -> List[Dict[str, Any]]:
-        tracker = await self._tracker(app, sender)
+        tracker = await stored_tracker(app, sender)
         return latest_buttons(tracker.events) if tracker is not None else []
 
 

@@ -9,6 +9,7 @@ before its answer was lost) first looks for that key in the conversation.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from datetime import timedelta
@@ -16,6 +17,7 @@ from typing import Mapping
 
 from portal import helpdesk, outbox, tickets
 from portal.db import session_scope
+from portal.mail import Mailer
 from portal.outbox import Delivery, Handler, PermanentError
 from portal.settings import settings
 from portal.tickets import CHAT_MESSAGE, CHAT_RESUME, ZENDESK_TICKET
@@ -63,16 +65,19 @@ def handlers(config: ConsoleSettings) -> dict[str, Handler]:
     """Every kind this console delivers; Zendesk only when ZENDESK_URL is set."""
     chosen = chat_handlers(RasaClient(config.rasa_url, config.rasa_token))
     portal_settings = settings()
+    chosen[tickets.EMAIL] = tickets.mail_handler(Mailer(portal_settings))
     if portal_settings.helpdesk_enabled:
         chosen[ZENDESK_TICKET] = helpdesk.handler(portal_settings, None)
     return chosen
 
 
-async def deliver_now(chosen: Mapping[str, Handler]) -> None:
-    """One delivery round right after an action, so a reply goes out at once
-    when Rasa is up; whatever fails stays in the outbox for the worker."""
+async def deliver_now(chosen: Mapping[str, Handler], conversation: str) -> None:
+    """One delivery round for this conversation right after an action, so a
+    reply goes out at once when Rasa is up (other items wait for the worker,
+    so the agent does not); whatever fails stays in the outbox for the worker."""
+    deliver = functools.partial(outbox.deliver_due, None, chosen, conversation=conversation)
     try:
-        await asyncio.get_running_loop().run_in_executor(None, outbox.deliver_due, None, chosen)
+        await asyncio.get_running_loop().run_in_executor(None, deliver)
     except Exception:  # noqa: BLE001 - the action is stored; the worker tries again
         log.exception("immediate outbox delivery failed")
 

@@ -14,11 +14,11 @@ from sanic import response
 from portal.ids import format_cnpj, mask_cpf
 from portal.models import AgentRole, utcnow
 from portal.settings import settings
+from portal.tickets import CHANNEL_LABELS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-CHANNELS = {"rest": "API (REST)", "socketio": "Chat do site", "whatsapp": "WhatsApp",
-            "desconhecido": "Desconhecido"}
+CHANNELS = CHANNEL_LABELS
 ROLES = {AgentRole.AGENTE: "Agente", AgentRole.SUPERVISOR: "Supervisor"}
 ERRORS = {
     400: ("Pedido inválido", "Confira os dados enviados e tente de novo."),

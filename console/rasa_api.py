@@ -22,19 +22,27 @@ class RasaError(Exception):
         self.status = status
 
 
+# Appending with execute_side_effects makes Rasa send through the customer's
+# channel, which retries its API for up to about 35 s: the console waits
+# longer than that (and less than the outbox lease), or a retry would append
+# a reply Rasa is still sending.
+APPEND_TIMEOUT = 45
+
+
 class RasaClient:
     def __init__(self, base_url: str, token: str, timeout: float = 5) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
 
-    def _request(self, method: str, sender_id: str, suffix: str, params: dict, body=None) -> dict:
+    def _request(self, method: str, sender_id: str, suffix: str, params: dict, body=None,
+                 timeout: float | None = None) -> dict:
         # Rasa does not decode the path: "wa:5511..." must stay as it is, or
         # it would name another (new, empty) conversation.
         url = f"{self.base_url}/conversations/{quote(sender_id, safe=':+')}/tracker{suffix}"
         try:
             response = requests.request(method, url, params={"token": self.token, **params},
-                                        json=body, timeout=self.timeout)
+                                        json=body, timeout=timeout or self.timeout)
         except requests.RequestException as error:
             raise RasaError(f"no answer from Rasa: {error}") from error
         if response.status_code >= 400:
@@ -50,4 +58,5 @@ class RasaClient:
 
     def append(self, sender_id: str, events: list[dict]) -> None:
         self._request("POST", sender_id, "/events",
-                      {"execute_side_effects": "true", "output_channel": "latest"}, events)
+                      {"execute_side_effects": "true", "output_channel": "latest"}, events,
+                      timeout=APPEND_TIMEOUT)

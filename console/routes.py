@@ -161,16 +161,6 @@ def customer_lines(events: list[dict], created_at: datetime,
     return lines
 
 
-def _delivery_states(db, ticket: Ticket) -> dict[int, str]:
-    """entregue / pendente / falhou for each agent reply, from its outbox item."""
-    keys = {f"reply:{m.id}": m.id for m in ticket.messages if m.kind is MessageKind.AGENTE}
-    if not keys:
-        return {}
-    items = db.scalars(select(OutboxItem).where(OutboxItem.key.in_(list(keys))))
-    return {keys[item.key]: "entregue" if item.sent_at else "falhou" if item.failed_at else "pendente"
-            for item in items}
-
-
 def register(app: Sanic) -> None:
     app.static(f"{PREFIX}/static", str(STATIC), name="console_static")
 
@@ -268,7 +258,7 @@ def register(app: Sanic) -> None:
         if lines:
             try:
                 with session_scope() as db:
-                    tickets.record_customer_messages(db, db.get(Ticket, ticket_id), lines)
+                    tickets.record_customer_messages(db, tickets.ticket_by_id(db, ticket_id), lines)
             except IntegrityError:  # another view of this ticket copied them at the same moment
                 pass
         return True
@@ -276,21 +266,20 @@ def register(app: Sanic) -> None:
     async def ticket_view(request: Request, protocol: str, template: str) -> response.HTTPResponse:
         viewer = request.ctx.viewer
         with session_scope() as db:
-            head = db.execute(select(Ticket.id, Ticket.sender_id, Ticket.created_at, Ticket.resolved_at)
-                              .where(Ticket.protocol == protocol)).first()
+            head = tickets.ticket_head(db, protocol)
         if head is None:
             return error_page(404, "Chamado não encontrado. Confira o protocolo.", viewer)
-        synced = await copy_customer_messages(*head)
+        synced = await copy_customer_messages(head.id, head.sender_id, head.created_at, head.resolved_at)
         with session_scope() as db:
             ticket = tickets.get_ticket(db, protocol)
-            context = dict(ticket=ticket, synced=synced, deliveries=_delivery_states(db, ticket))
+            context = dict(ticket=ticket, synced=synced, deliveries=tickets.delivery_states(db, ticket))
             if template == "_conversation.html":
                 return response.html(render(template, **context))
-            allowed = tickets.can_act(db.get(Agent, viewer.agent_id), ticket)
+            allowed = tickets.can_act(agents.agent(db, viewer.agent_id), ticket)
             return page(
                 template, viewer=viewer, section="fila", allowed=allowed, statuses=list(TicketStatus),
                 team=agents.active_agents(db) if viewer.supervisor and allowed else [],
-                done=DONE.get(request.args.get("ok") or ""),
+                done=DONE.get(request.args.get("ok") or ""), form_key=secrets.token_urlsafe(16),
                 problem=EMPTY_TEXT if request.args.get("erro") == "vazio" else "", **context,
             )
 
@@ -314,14 +303,15 @@ def register(app: Sanic) -> None:
                 ticket = tickets.get_ticket(db, protocol)
                 if ticket is None:
                     return error_page(404, "Chamado não encontrado. Confira o protocolo.", viewer)
-                action(db, ticket, db.get(Agent, viewer.agent_id))
+                conversation = ticket.sender_id
+                action(db, ticket, agents.agent(db, viewer.agent_id))
         except tickets.NotAllowed:
             return error_page(403, "Este chamado está atribuído a outra pessoa. "
                                    "Só ela ou um supervisor pode alterá-lo.", viewer)
         except tickets.TicketError:
             return response.redirect(f"{url}?erro=vazio", status=303)
         if deliver:
-            await deliver_now(app.ctx.handlers)
+            await deliver_now(app.ctx.handlers, conversation)
         return response.redirect(f"{url}?ok={done}", status=303)
 
     @app.post(f"{PREFIX}/chamados/<protocol:str>/atribuir")
@@ -335,12 +325,13 @@ def register(app: Sanic) -> None:
             elif not choice:
                 to = None
             else:
-                to = db.get(Agent, int(choice)) if choice.isdigit() else None
+                to = agents.agent(db, int(choice)) if choice.isdigit() and len(choice) <= 9 else None
                 if to is None:
                     raise InvalidUsage("unknown agent")
             tickets.assign(db, ticket, agent, to)
 
-        return await act(request, protocol, to_whom, "atribuido")
+        # Unassigning a live chat gives it back to the bot: deliver that at once.
+        return await act(request, protocol, to_whom, "atribuido", deliver=True)
 
     @app.post(f"{PREFIX}/chamados/<protocol:str>/status")
     @requires_agent
@@ -354,8 +345,9 @@ def register(app: Sanic) -> None:
     @app.post(f"{PREFIX}/chamados/<protocol:str>/responder")
     @requires_agent
     async def reply(request: Request, protocol: str) -> response.HTTPResponse:
-        text = _form(request, "texto")
-        return await act(request, protocol, lambda db, t, a: tickets.reply(db, t, a, text), "resposta",
+        text, form_key = _form(request, "texto"), _form(request, "envio")[:58] or None
+        return await act(request, protocol,
+                         lambda db, t, a: tickets.reply(db, t, a, text, form_key=form_key), "resposta",
                          deliver=True)
 
     @app.post(f"{PREFIX}/chamados/<protocol:str>/nota")
@@ -378,8 +370,7 @@ def register(app: Sanic) -> None:
             figures = insights.ticket_figures(db)
             pending = outbox.pending_count(db)
             failed = outbox.failures(db)
-            protocols = dict(db.execute(select(Ticket.id, Ticket.protocol).where(
-                Ticket.id.in_({item.ticket_id for item in failed}))).all())
+            protocols = tickets.protocols(db, {item.ticket_id for item in failed})
         chat, chat_error = None, False
         try:
             chat = await asyncio.get_running_loop().run_in_executor(

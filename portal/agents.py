@@ -122,6 +122,10 @@ def csrf_ok(agent_session: AgentSession, submitted: str | None) -> bool:
     return bool(submitted) and secrets.compare_digest(agent_session.csrf_token.encode(), submitted.encode())
 
 
+def agent(session: Session, agent_id: int) -> Agent | None:
+    return session.get(Agent, agent_id)
+
+
 def active_agents(session: Session) -> list[Agent]:
     return list(session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name)))
 

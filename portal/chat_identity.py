@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.models import ChatIdentity, InboundMessage, User, utcnow
+from portal.models import ChatIdentity, InboundMessage, Reseller, Role, User, utcnow
 
 WEB = "web"
 WEB_ANONYMOUS = "web-anon"
@@ -64,7 +64,9 @@ def number_key(number: str) -> str:
     keep their digits as they are.
     """
     n = re.sub(r"\D", "", number or "")
-    if len(n) == 13 and n.startswith("55") and n[4] == "9":
+    # A mobile's ninth digit comes before one of 6-9; "55 11 9 3xxx-xxxx"
+    # would otherwise collide with the landline "55 11 3xxx-xxxx".
+    if len(n) == 13 and n.startswith("55") and n[4] == "9" and n[5] in "6789":
         return n[:4] + n[5:]
     return n
 
@@ -102,6 +104,14 @@ def verified_user(session: Session, sender: str, now: datetime | None = None) ->
                 ChatIdentity.expires_at > (now or utcnow()),
                 User.active.is_(True)))
     return None
+
+
+def portal_user(session: Session, cpf: str, cnpj: str, role: str) -> int | None:
+    """The active user the portal's chat token names: that CPF, in the reseller
+    with that CNPJ, with that profile; None if any of it does not match."""
+    return session.scalar(
+        select(User.id).join(Reseller, Reseller.id == User.reseller_id).where(
+            User.cpf == cpf, Reseller.cnpj == cnpj, User.role == Role(role), User.active.is_(True)))
 
 
 def first_delivery(session: Session, channel: str, message_id: str, sender: str,

@@ -163,7 +163,7 @@ def _users(session: Session, rng: random.Random, resellers: list[Reseller]) -> l
                 cpf=cpf,
                 name=f"{first} {last}",
                 email=f"{_slug(first)}.{_slug(last)}{position}@{domain}",
-                whatsapp=f"55{rng.choice([11, 21, 31, 41, 51, 61, 71, 81])}9{rng.randrange(10**7, 10**8)}",
+                whatsapp=f"55{rng.choice([11, 21, 31, 41, 51, 61, 71, 81])}9{rng.randrange(6 * 10**7, 10**8)}",  # mobiles: 9 then 6-9
                 role=roles[position],
                 active=not (position == 3 and index % 5 == 0),
             )

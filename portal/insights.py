@@ -93,6 +93,9 @@ def normalize_question(text: str) -> str:
 def _read_only_engine(url: str):
     """An engine that cannot write; None when a SQLite file is not there (yet)."""
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, future=True, pool_pre_ping=True,
+                             execution_options={"postgresql_readonly": True})
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, future=True, pool_pre_ping=True)
     path = Path(parsed.database or "")

@@ -97,7 +97,7 @@ def _claimable(now: datetime):
                 or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now))
 
 
-def _due(url: str | None, kinds, now: datetime, limit: int) -> list[Delivery]:
+def _due(url: str | None, kinds, now: datetime, limit: int, conversation: str | None) -> list[Delivery]:
     """Claimable items, oldest first, except those waiting behind an earlier
     open item of their conversation (messages must arrive in order)."""
     earlier = aliased(OutboxItem)
@@ -110,6 +110,8 @@ def _due(url: str | None, kinds, now: datetime, limit: int) -> list[Delivery]:
     query = (select(OutboxItem)
              .where(_claimable(now), OutboxItem.kind.in_(list(kinds)), ~blocked)
              .order_by(OutboxItem.id).limit(limit))
+    if conversation is not None:
+        query = query.where(OutboxItem.conversation == conversation)
     with session_scope(url) as session:
         return [Delivery(id=i.id, kind=i.kind, key=i.key, payload=dict(i.payload),
                          ticket_id=i.ticket_id, conversation=i.conversation, attempts=i.attempts)
@@ -171,14 +173,15 @@ def _deliver(url: str | None, handler: Handler, item: Delivery, now: Callable[[]
 
 def deliver_due(url: str | None, handlers: Mapping[str, Handler],
                 now: Callable[[], datetime] = utcnow, limit: int = 20,
-                lease: timedelta = LEASE) -> DeliveryReport:
-    """One round: claim, deliver and record each due item of a handled kind.
+                lease: timedelta = LEASE, conversation: str | None = None) -> DeliveryReport:
+    """One round: claim, deliver and record each due item of a handled kind
+    (only those of ``conversation`` when given).
 
     Items are claimed one at a time, right before delivery, so a slow handler
     cannot make the lease of items further down the batch run out.
     """
     report = DeliveryReport()
-    for item in _due(url, handlers.keys(), now(), limit):
+    for item in _due(url, handlers.keys(), now(), limit, conversation):
         claimed = _claim(url, item, now(), lease)
         if claimed is not None:
             _deliver(url, handlers[item.kind], claimed, now, report)

@@ -33,6 +33,7 @@ from portal.models import (
     Agent,
     AgentRole,
     MessageKind,
+    OutboxItem,
     Reseller,
     Ticket,
     TicketCategory,
@@ -45,9 +46,15 @@ from portal.models import (
 
 logger = logging.getLogger(__name__)
 
-# Outbox kinds for the customer's conversation (delivered by the console).
+# Outbox kinds for the customer's conversation and mailbox (delivered by the
+# console's worker).
 CHAT_MESSAGE = "chat_message"
 CHAT_RESUME = "chat_resume"
+EMAIL = "email"  # payload {"to", "subject", "body"}
+
+# How each input channel is named for agents.
+CHANNEL_LABELS = {"rest": "API (REST)", "socketio": "Chat do site", "whatsapp": "WhatsApp",
+                  "twilio_whatsapp": "WhatsApp (Twilio)", "desconhecido": "Desconhecido"}
 
 MAX_DESCRIPTION = 2000
 MAX_REPLY = 4000
@@ -200,16 +207,26 @@ def open_ticket(session: Session, request: TicketRequest, hours: BusinessHours, 
     for line in request.transcript[-MAX_TRANSCRIPT_LINES:]:
         session.add(TicketMessage(ticket_id=ticket.id, kind=line.kind, body=mask_sensitive(line.text),
                                   in_transcript=True, created_at=line.at))
-    detail = f"Aberto pelo chat ({ticket.channel})."
+    detail = f"Aberto no canal {CHANNEL_LABELS.get(ticket.channel, ticket.channel)}."
     if request.handoff:
         detail += (" O cliente pediu para falar com uma pessoa; conversa pausada aguardando atendente."
-                   if live else " O cliente pediu uma pessoa fora do horário de atendimento.")
+                   if live else " O cliente pediu para falar com uma pessoa fora do horário de atendimento.")
     _event(session, ticket, None, "aberto", detail, now)
     if helpdesk:
         outbox.enqueue(session, ZENDESK_TICKET, f"zendesk:{ticket.protocol}", {"ticket_id": ticket.id},
                        ticket_id=ticket.id, now=now)
+    opened = _opened(ticket, created=True)
+    subject, body = opened_email(opened, hours, now)
+    _mail(session, ticket, f"mail:opened:{ticket.protocol}", subject, body, now)
     session.flush()
-    return _opened(ticket, created=True)
+    return opened
+
+
+def _mail(session: Session, ticket: Ticket, key: str, subject: str, body: str, now: datetime) -> None:
+    """An e-mail to the ticket's contact, sent by the worker after the commit
+    (a mail outage delays it, never loses it or undoes the ticket)."""
+    outbox.enqueue(session, EMAIL, key, {"to": ticket.contact_email, "subject": subject, "body": body},
+                   ticket_id=ticket.id, now=now)
 
 
 _CPF_LIKE = re.compile(r"\d{3}\.?\d{3}\.?\d{3}-?\d{2}")
@@ -242,16 +259,14 @@ def opened_email(opened: OpenedTicket, hours: BusinessHours, now: datetime) -> t
     return f"Chamado {opened.protocol} recebido - My ScanSource", body
 
 
-def send_opened_email(mailer: Mailer, opened: OpenedTicket, hours: BusinessHours,
-                      now: datetime | None = None) -> bool:
-    """Best effort, after the commit: a mail failure never undoes the ticket."""
-    subject, body = opened_email(opened, hours, now or utcnow())
-    try:
-        mailer.send(opened.contact_email, subject, body)
-        return True
-    except Exception:  # noqa: BLE001 - any transport error
-        logger.exception("could not e-mail the confirmation of ticket %s", opened.protocol)
-        return False
+def mail_handler(mailer: Mailer):
+    """The outbox handler for ``EMAIL`` items."""
+    def deliver(delivery) -> str:
+        payload = delivery.payload
+        mailer.send(payload["to"], payload["subject"], payload["body"])
+        return "sent"
+
+    return deliver
 
 
 # --- What the customer may see ------------------------------------------------
@@ -341,6 +356,10 @@ def queue(session: Session, filters: QueueFilter, limit: int = 50, offset: int =
     return QueuePage(list(tickets), total, list(channels))
 
 
+def ticket_by_id(session: Session, ticket_id: int) -> Ticket | None:
+    return session.get(Ticket, ticket_id)
+
+
 def get_ticket(session: Session, protocol: str) -> Ticket | None:
     return session.scalar(
         select(Ticket).where(Ticket.protocol == protocol).options(
@@ -350,6 +369,38 @@ def get_ticket(session: Session, protocol: str) -> Ticket | None:
             selectinload(Ticket.assigned_agent),
         )
     )
+
+
+@dataclass(frozen=True)
+class TicketHead:
+    id: int
+    sender_id: str
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+def ticket_head(session: Session, protocol: str) -> TicketHead | None:
+    """The little the console needs to read the conversation before loading the ticket."""
+    row = session.execute(select(Ticket.id, Ticket.sender_id, Ticket.created_at, Ticket.resolved_at)
+                          .where(Ticket.protocol == protocol)).first()
+    return TicketHead(*row) if row else None
+
+
+def protocols(session: Session, ticket_ids) -> dict[int, str]:
+    ids_ = list(ticket_ids)
+    if not ids_:
+        return {}
+    return dict(session.execute(select(Ticket.id, Ticket.protocol).where(Ticket.id.in_(ids_))).all())
+
+
+def delivery_states(session: Session, ticket: Ticket) -> dict[int, str]:
+    """entregue / pendente / falhou for each agent reply, from its outbox item."""
+    keys = {f"reply:{m.id}": m.id for m in ticket.messages if m.kind is MessageKind.AGENTE}
+    if not keys:
+        return {}
+    items = session.scalars(select(OutboxItem).where(OutboxItem.key.in_(list(keys))))
+    return {keys[item.key]: "entregue" if item.sent_at else "falhou" if item.failed_at else "pendente"
+            for item in items}
 
 
 def can_act(agent: Agent, ticket: Ticket) -> bool:
@@ -387,6 +438,9 @@ def assign(session: Session, ticket: Ticket, agent: Agent, to: Agent | None,
         _set_status(session, ticket, agent, TicketStatus.EM_ATENDIMENTO, now)
     _event(session, ticket, agent, "atribuido",
            f"Atribuído a {to.name}." if to else "Atribuição removida.", now)
+    if to is None and ticket.live:  # nobody owns the live chat now: the bot answers again
+        _set_status(session, ticket, agent, TicketStatus.NOVO, now)
+        _resume(session, ticket, agent, NOBODY_TEXT.format(protocol=ticket.protocol), now)
 
 
 def _set_status(session: Session, ticket: Ticket, agent: Agent | None, status: TicketStatus,
@@ -399,6 +453,9 @@ def _set_status(session: Session, ticket: Ticket, agent: Agent | None, status: T
     _event(session, ticket, agent, "status", f"Status: {before.value} → {status.value}.", now)
 
 
+NOBODY_TEXT = ("Ninguém do nosso time conseguiu assumir a conversa agora, desculpe. 😕 O seu chamado "
+               "{protocol} continua na fila e a resposta chega aqui e no seu e-mail. Enquanto isso, eu, o "
+               "assistente virtual, voltei: posso ajudar com outra coisa?")
 RESUME_TEXT = ("O atendimento com o nosso time terminou e eu, o assistente virtual, voltei. 🤖\n"
                "Posso ajudar em mais alguma coisa?")
 RESOLVED_TEXT = ("O seu chamado {protocol} foi resolvido. ✅ Eu, o assistente virtual, voltei a "
@@ -428,14 +485,9 @@ def _resume(session: Session, ticket: Ticket, agent: Agent | None, text: str, no
     ticket.live = False
     _event(session, ticket, agent, "devolvido", "Conversa devolvida ao assistente virtual.", now)
     session.flush()
-    outbox.enqueue(session, CHAT_RESUME, f"resume:{ticket.id}:{uuid.uuid4().hex}",
+    outbox.enqueue(session, CHAT_RESUME, f"resume:{ticket.id}:{now:%Y%m%dT%H%M%S}",
                    {"sender_id": ticket.sender_id, "channel": ticket.channel, "text": text},
                    ticket_id=ticket.id, conversation=ticket.sender_id, now=now)
-
-
-NOBODY_TEXT = ("Ninguém do nosso time conseguiu assumir a conversa agora, desculpe. 😕 O seu chamado "
-               "{protocol} continua na fila e a resposta chega aqui e no seu e-mail. Enquanto isso, eu, o "
-               "assistente virtual, voltei: posso ajudar com outra coisa?")
 
 
 def release_unanswered_handoffs(session: Session, max_wait: timedelta, now: datetime | None = None) -> int:
@@ -454,16 +506,24 @@ def release_unanswered_handoffs(session: Session, max_wait: timedelta, now: date
 
 
 def reply(session: Session, ticket: Ticket, agent: Agent, text: str,
-          now: datetime | None = None) -> TicketMessage:
-    """The agent's answer: stored, then delivered on the customer's channel by the outbox."""
+          now: datetime | None = None, form_key: str | None = None) -> TicketMessage:
+    """The agent's answer: stored, then delivered on the customer's channel and
+    by e-mail through the outbox. ``form_key`` identifies the submitted form:
+    submitting it twice (a double click) stores and sends one reply."""
     now = now or utcnow()
     _check(agent, ticket)
     body = (text or "").strip()
     if not body:
         raise TicketError("empty reply")
     body = body[:MAX_REPLY]
+    ref = f"form:{form_key[:58]}" if form_key else None
+    if ref:
+        sent = session.scalar(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id,
+                                                          TicketMessage.external_ref == ref))
+        if sent is not None:
+            return sent
     message = TicketMessage(ticket_id=ticket.id, kind=MessageKind.AGENTE, body=body, agent_id=agent.id,
-                            created_at=now)
+                            external_ref=ref, created_at=now)
     session.add(message)
     if ticket.assigned_agent_id is None:
         ticket.assigned_agent_id = agent.id
@@ -478,6 +538,11 @@ def reply(session: Session, ticket: Ticket, agent: Agent, text: str,
                    {"sender_id": ticket.sender_id, "channel": ticket.channel,
                     "text": agent_message_text(agent, body), "ticket": ticket.protocol},
                    ticket_id=ticket.id, conversation=ticket.sender_id, now=now)
+    first = ticket.contact_name.split()[0] if ticket.contact_name.split() else ""
+    _mail(session, ticket, f"mail:reply:{message.id}", f"Resposta ao seu chamado {ticket.protocol}",
+          f"Olá, {first}!\n\n{agent.name.split()[0]}, do time de pós-venda, respondeu ao seu chamado "
+          f"{ticket.protocol}:\n\n{body}\n\nPara responder, escreva no chat da My ScanSource.\n\n"
+          "Equipe de pós-venda My ScanSource", now)
     return message
 
 

@@ -176,7 +176,8 @@ class Console:
     def outbox(self, protocol: str) -> list[OutboxItem]:
         with session_scope(self.database_url) as db:
             ticket_id = db.scalar(select(Ticket.id).where(Ticket.protocol == protocol))
-            return list(db.scalars(select(OutboxItem).where(OutboxItem.ticket_id == ticket_id)
+            return list(db.scalars(select(OutboxItem).where(OutboxItem.ticket_id == ticket_id,
+                                                            OutboxItem.kind != tickets.EMAIL)
                                    .order_by(OutboxItem.id)))
 
 
@@ -228,6 +229,7 @@ def console(tmp_path_factory):
     env = {**os.environ, "PYTHONPATH": ROOT, "DATABASE_URL": database_url, "RASA_URL": rasa.url,
            "RASA_AUTH_TOKEN": TOKEN, "TRACKER_DATABASE_URL": tracker_store(workdir / "tracker.db"),
            "CONSOLE_WORKER": "true", "OUTBOX_INTERVAL": "0.3", "ZENDESK_URL": "", "DEMO_PORTAL": "false",
+           "MAILDIR_PATH": str(workdir / "mail"), "SMTP_HOST": "",
            "CONSOLE_SECURE_COOKIE": "false", "APP_ENV": "development"}
     log = open(workdir / "console.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "console", "--port", str(port)], cwd=ROOT, env=env,
@@ -428,7 +430,7 @@ def test_the_ticket_page_shows_who_the_customer_is(console, ana):
     assert "antes do chamado" in anonymous and "O que o assistente não entendeu" in anonymous
     assert "meu xml sumiu" in anonymous and "41,0%" in anonymous
     assert "2ª via de nota (38,0%)" in anonymous  # the agent reads the question, not an intent name
-    assert "Aberto pelo chat (rest)." in anonymous  # the timeline
+    assert "Aberto no canal API (REST)." in anonymous  # the timeline
     assert f'data-poll="/atendimento/chamados/{console.protocols["anon"]}/conversa"' in anonymous
     assert "data-poll" not in ana.get(console.ticket("resolved")).text
     missing = ana.get(f"{console.url}/atendimento/chamados/MSS-2026-999999")

@@ -300,6 +300,38 @@ def test_a_handoff_nobody_takes_goes_back_to_the_bot_and_stays_queued(demo_db, h
                                                    now=WORKING + timedelta(minutes=31)) >= 1
         released = tickets.get_ticket(session, waiting.protocol)
         assert not released.live and released.status is TicketStatus.NOVO
-        [resume] = session.scalars(select(OutboxItem).where(OutboxItem.ticket_id == released.id)).all()
+        [resume] = session.scalars(select(OutboxItem).where(OutboxItem.ticket_id == released.id,
+                                                            OutboxItem.kind != tickets.EMAIL)).all()
         assert resume.kind == tickets.CHAT_RESUME and waiting.protocol in resume.payload["text"]
         assert tickets.get_ticket(session, taken.protocol).live  # an agent has it
+
+
+def test_a_double_submitted_reply_is_stored_and_sent_once_and_mailed(demo_db, hours, staff):
+    url, _ = demo_db
+    opened = open_(url, hours, request())
+    with session_scope(url) as session:
+        ticket = tickets.get_ticket(session, opened.protocol)
+        ana = agent(session, staff, "ana")
+        first = tickets.reply(session, ticket, ana, "Olá! Já verifiquei.", form_key="form-abc")
+        again = tickets.reply(session, ticket, ana, "Olá! Já verifiquei.", form_key="form-abc")
+        assert again.id == first.id
+        kinds = sorted(i.kind for i in session.scalars(select(OutboxItem).where(OutboxItem.ticket_id == ticket.id)))
+        assert kinds == [tickets.CHAT_MESSAGE, tickets.EMAIL, tickets.EMAIL]  # opened + reply
+        mail = session.scalar(select(OutboxItem).where(OutboxItem.key == f"mail:reply:{first.id}"))
+        assert mail.payload["to"] == "maria@revenda.com.br" and "Já verifiquei" in mail.payload["body"]
+        opened_mail = session.scalar(select(OutboxItem).where(OutboxItem.key == f"mail:opened:{opened.protocol}"))
+        assert opened.protocol in opened_mail.payload["subject"]
+
+
+def test_letting_go_of_a_live_chat_gives_it_back_to_the_bot(demo_db, hours, staff):
+    url, _ = demo_db
+    opened = open_(url, hours, request(handoff=True))
+    with session_scope(url) as session:
+        ticket = tickets.get_ticket(session, opened.protocol)
+        ana = agent(session, staff, "ana")
+        tickets.assign(session, ticket, ana, ana)
+        assert ticket.live and ticket.status is TicketStatus.EM_ATENDIMENTO
+        tickets.assign(session, ticket, ana, None)
+        assert not ticket.live and ticket.status is TicketStatus.NOVO
+        assert session.scalar(select(func.count()).select_from(OutboxItem).where(
+            OutboxItem.ticket_id == ticket.id, OutboxItem.kind == tickets.CHAT_RESUME)) == 1
