@@ -110,7 +110,8 @@ class BusinessHours:
             span = f"de {WEEKDAYS[days[0] - 1].split('-')[0]} a {WEEKDAYS[days[-1] - 1].split('-')[0]}"
         else:
             span = ", ".join(WEEKDAYS[d - 1] for d in days)
-        return f"{span}, das {_hour(self.opens)} às {_hour(self.closes)} (horário de Brasília)"
+        zone = "horário de Brasília" if self.zone.key == "America/Sao_Paulo" else f"horário de {self.zone.key}"
+        return f"{span}, das {_hour(self.opens)} às {_hour(self.closes)} ({zone})"
 
     def when(self, utc: datetime, now: datetime) -> str:
         """A moment as the customer reads it: "hoje às 14h", "segunda-feira, 07/12, às 8h"."""

@@ -118,7 +118,9 @@ def stack(tmp_path_factory, standin):
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+# Module-scoped: while Playwright's sync API runs, the main thread has an event
+# loop, and other tests' asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"Debian's Chromium is not at {CHROMIUM} (apt-get install chromium)")

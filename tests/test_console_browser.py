@@ -68,7 +68,7 @@ def test_an_agent_answers_and_resolves_a_ticket_opened_in_the_chat(stack, browse
     expect(page.get_by_text("Informado no chat, não verificado.")).to_be_visible()
 
     # The conversation refreshes by itself and leaves the reply being typed alone.
-    reply_box = page.get_by_label("Resposta (o cliente recebe no chat)")
+    reply_box = page.get_by_label("Resposta (o cliente recebe no chat e por e-mail)")
     reply_box.fill("rascunho da resposta")
     stack.say(sender, "Tenho pressa, preciso da nota hoje")
     expect(conversation).to_contain_text("Tenho pressa, preciso da nota hoje", timeout=20_000)

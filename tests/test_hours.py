@@ -58,6 +58,7 @@ def test_the_customer_reads_the_hours_and_dates_in_portuguese():
     assert team.when(FRIDAY_17H + timedelta(minutes=30), FRIDAY_17H) == "hoje às 17h30"
     assert team.when(datetime(2026, 12, 8, 12, 0), MONDAY_8H) == "amanhã às 9h"
     assert hours(SUPPORT_DAYS="1,3,5").describe().startswith("segunda-feira, quarta-feira, sexta-feira")
+    assert hours(SUPPORT_TIMEZONE="America/Manaus").describe().endswith("(horário de America/Manaus)")
 
 
 @pytest.mark.parametrize("env", [{"SUPPORT_DAYS": "0-4"}, {"SUPPORT_DAYS": ""},
