@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devtools.stack import Stack, free_port  # noqa: E402
+from portal.migrate import upgrade  # noqa: E402
 
 # Real-user FAQ phrasings, cycled through by the latency and load runs.
 QUESTIONS = [
@@ -133,8 +134,13 @@ def main() -> int:
         print(f"full training time:           {train_s:.0f} s   (target <= 180 s)")
 
     with tempfile.TemporaryDirectory() as tmp:
+        # The servers read the portal database on session start and on REST
+        # turns: an empty, migrated one of their own.
+        database_url = f"sqlite:///{Path(tmp) / 'portal.db'}"
+        upgrade(database_url)
         stack = Stack(rasa_port=free_port(), action_port=free_port(),
-                      tracker_db=Path(tmp) / "tracker.db", log_dir=Path(tmp) / "log")
+                      tracker_db=Path(tmp) / "tracker.db", log_dir=Path(tmp) / "log",
+                      extra_env={"DATABASE_URL": database_url})
         started = time.perf_counter()
         stack.start_actions()
         stack.start_rasa()

@@ -297,6 +297,11 @@ def tickets_of_user(session: Session, user_id: int, limit: int = 5) -> list[Tick
     return [_summary(session, t) for t in tickets]
 
 
+def has_ticket(session: Session, sender_id: str) -> bool:
+    """Whether this conversation ever opened a ticket (only those can hold agents' messages)."""
+    return session.scalar(select(Ticket.id).where(Ticket.sender_id == sender_id).limit(1)) is not None
+
+
 def live_ticket(session: Session, sender_id: str) -> Ticket | None:
     """The ticket whose agent owns this conversation right now, if any."""
     return session.scalar(select(Ticket).where(Ticket.sender_id == sender_id, Ticket.live.is_(True))
