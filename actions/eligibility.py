@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.formatting import INVALID_CNPJ
 from portal import ids
 from portal.clock import today_in_brazil
 from portal.db import session_scope
@@ -27,10 +28,7 @@ class ValidateEligibilityForm(FormValidationAction):
             return {"eligibility_cnpj": cnpj}
         if tracker.get_slot("requested_slot") != "eligibility_cnpj":
             return {"eligibility_cnpj": None}  # the opening message had no CNPJ: ask for it
-        dispatcher.utter_message(
-            text="Esse CNPJ não parece válido: confira os 14 dígitos (os dois últimos são "
-                 "dígitos verificadores) e digite de novo, por favor."
-        )
+        dispatcher.utter_message(text=INVALID_CNPJ)
         return {"eligibility_cnpj": None}
 
 

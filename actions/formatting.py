@@ -19,3 +19,8 @@ def day(value: date | datetime) -> str:
 def minutes(seconds: float) -> str:
     count = max(1, round(seconds / 60))
     return "1 minuto" if count == 1 else f"{count} minutos"
+
+
+# Said wherever a CNPJ is typed (registration check, tickets).
+INVALID_CNPJ = ("Esse CNPJ não parece válido: confira os 14 dígitos (os dois últimos são "
+                "dígitos verificadores) e digite de novo, por favor.")

@@ -23,7 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.formatting import day
+from actions.formatting import INVALID_CNPJ, day
 from actions.labels import INTENT_LABELS
 from nlu_components.normalizer import strip_accents
 from portal import ids
@@ -303,8 +303,7 @@ class ValidateTicketForm(FormValidationAction):
         cnpj = ids.find_cnpj(text) or ids.digits(text)
         if ids.is_valid_cnpj(cnpj):
             return {"ticket_cnpj": cnpj}
-        dispatcher.utter_message(text="Esse CNPJ não parece válido: confira os 14 dígitos (os dois "
-                                      "últimos são dígitos verificadores) e digite de novo, por favor.")
+        dispatcher.utter_message(text=INVALID_CNPJ)
         return {"ticket_cnpj": None}
 
     async def validate_ticket_confirm(self, value: Any, dispatcher: CollectingDispatcher,
