@@ -30,7 +30,6 @@ from urllib.parse import urlencode
 from sanic import Sanic, response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from console.delivery import deliver_now
@@ -39,8 +38,7 @@ from console.rasa_api import RasaError
 from portal import agents, insights, outbox, tickets
 from portal.agents import LoginResult
 from portal.db import session_scope
-from portal.models import (Agent, AgentRole, MessageKind, OutboxItem, Ticket, TicketCategory, TicketStatus,
-                           utcnow)
+from portal.models import AgentRole, TicketCategory, TicketStatus, utcnow
 
 log = logging.getLogger(__name__)
 
